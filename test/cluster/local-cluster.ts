@@ -1,0 +1,133 @@
+// The local control plane: kwokctl's binary runtime runs etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok-controller as plain processes on loopback, with fake nodes so that Pods run and Jobs finish.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const clusterName = 'switchyard';
+const stateDir = join(repoRoot, '.cluster');
+export const localKubeconfig = join(stateDir, 'kubeconfig');
+// kwokctl keeps each cluster's PKI, logs and process ids under its work dir; keep them beside the checkout.
+const kwokWorkdir = join(stateDir, 'kwok');
+
+export type BinaryName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubectl'
+  | 'kwok'
+  | 'kwokctl'
+  | 'helm';
+export type Binaries = Record<BinaryName, string>;
+
+export function readPinnedVersions(): Record<string, string> {
+  const text = readFileSync(join(repoRoot, 'test/cluster/versions.env'), 'utf8');
+  const entries = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => line.split('=', 2) as [string, string]);
+  return Object.fromEntries(entries);
+}
+
+/** Builds (or reuses from the cache) the pinned binaries and returns their paths. */
+export async function ensureBinaries(): Promise<Binaries> {
+  const script = join(repoRoot, 'test/cluster/build-binaries.sh');
+  const stdout = await new Promise<string>((resolvePaths, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolvePaths(out) : reject(new Error(`${script} exited with code ${code}`)),
+    );
+  });
+  const paths = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2)));
+  return paths as Binaries;
+}
+
+function kwokEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, KWOK_WORKDIR: kwokWorkdir };
+}
+
+/** True when the kubeconfig's API server answers /readyz. */
+export async function isClusterReady(binaries: Binaries, kubeconfig: string): Promise<boolean> {
+  if (!existsSync(kubeconfig)) return false;
+  try {
+    const { stdout } = await run(
+      binaries.kubectl,
+      ['--kubeconfig', kubeconfig, '--request-timeout=5s', 'get', '--raw', '/readyz'],
+      { timeout: 10_000 },
+    );
+    return stdout.trim() === 'ok';
+  } catch {
+    return false;
+  }
+}
+
+export interface StartResult {
+  kubeconfig: string;
+  /** False when a running cluster was reused. */
+  started: boolean;
+  seconds: number;
+}
+
+/** Starts the local cluster, or reuses it when it already answers. */
+export async function startLocalCluster(binaries: Binaries): Promise<StartResult> {
+  const began = performance.now();
+  const elapsed = () => Math.round((performance.now() - began) / 100) / 10;
+  if (await isClusterReady(binaries, localKubeconfig)) {
+    return { kubeconfig: localKubeconfig, started: false, seconds: elapsed() };
+  }
+  // A cluster that exists but does not answer (processes gone after a reboot) is recreated from scratch.
+  await deleteKwokCluster(binaries);
+  mkdirSync(stateDir, { recursive: true });
+  const { KUBERNETES_VERSION } = readPinnedVersions();
+  const kwokctl = (...args: string[]) =>
+    run(binaries.kwokctl, ['--name', clusterName, ...args], { env: kwokEnv(), maxBuffer: 16 << 20 });
+  await kwokctl(
+    'create',
+    'cluster',
+    '--runtime=binary',
+    `--kube-version=${KUBERNETES_VERSION}`,
+    `--kubeconfig=${localKubeconfig}`,
+    `--etcd-binary=${binaries.etcd}`,
+    `--kube-apiserver-binary=${binaries['kube-apiserver']}`,
+    `--kube-controller-manager-binary=${binaries['kube-controller-manager']}`,
+    `--kube-scheduler-binary=${binaries['kube-scheduler']}`,
+    `--kwok-controller-binary=${binaries.kwok}`,
+    // Tests and benchmarks create thousands of objects; the default client QPS limits would be the bottleneck.
+    '--disable-qps-limits',
+    // A throwaway cluster does not need etcd to fsync every write.
+    '--extra-args=etcd=unsafe-no-fsync=true',
+    '--wait=120s',
+  );
+  await kwokctl('scale', 'node', '--replicas=2');
+  await run(binaries.kubectl, [
+    '--kubeconfig',
+    localKubeconfig,
+    'wait',
+    '--for=condition=Ready',
+    'node',
+    '--all',
+    '--timeout=60s',
+  ]);
+  return { kubeconfig: localKubeconfig, started: true, seconds: elapsed() };
+}
+
+async function deleteKwokCluster(binaries: Binaries): Promise<void> {
+  if (!existsSync(join(kwokWorkdir, 'clusters', clusterName))) return;
+  await run(binaries.kwokctl, ['--name', clusterName, 'delete', 'cluster'], { env: kwokEnv() });
+}
+
+/** Stops every process of the local cluster and removes its state. */
+export async function stopLocalCluster(binaries: Binaries): Promise<void> {
+  await deleteKwokCluster(binaries);
+  rmSync(stateDir, { recursive: true, force: true });
+}
