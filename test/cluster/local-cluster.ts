@@ -53,7 +53,8 @@ export async function ensureBinaries(): Promise<Binaries> {
 }
 
 function kwokEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, KWOK_WORKDIR: kwokWorkdir };
+  // kwokctl takes the Kubernetes version only from the environment; it chooses the components' flags by it.
+  return { ...process.env, KWOK_WORKDIR: kwokWorkdir, KWOK_KUBE_VERSION: readPinnedVersions().KUBERNETES_VERSION };
 }
 
 /** True when the kubeconfig's API server answers /readyz. */
@@ -88,14 +89,12 @@ export async function startLocalCluster(binaries: Binaries): Promise<StartResult
   // A cluster that exists but does not answer (processes gone after a reboot) is recreated from scratch.
   await deleteKwokCluster(binaries);
   mkdirSync(stateDir, { recursive: true });
-  const { KUBERNETES_VERSION } = readPinnedVersions();
   const kwokctl = (...args: string[]) =>
     run(binaries.kwokctl, ['--name', clusterName, ...args], { env: kwokEnv(), maxBuffer: 16 << 20 });
   await kwokctl(
     'create',
     'cluster',
     '--runtime=binary',
-    `--kube-version=${KUBERNETES_VERSION}`,
     `--kubeconfig=${localKubeconfig}`,
     `--etcd-binary=${binaries.etcd}`,
     `--kube-apiserver-binary=${binaries['kube-apiserver']}`,

@@ -128,7 +128,14 @@ describe('the test control plane', () => {
 
     const widget = { apiVersion: 'e2e.switchyard.dev/v1', kind: 'Widget', metadata: { name: 'w', namespace: namespace.name } };
     const applied = await eventually('the new API to serve apply', () =>
-      objects.patch({ ...widget, spec: { size: 1 } }, undefined, undefined, 'e2e', true, k8s.PatchStrategy.ServerSideApply),
+      objects.patch(
+        { ...widget, spec: { size: 1 } } as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        'e2e',
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      ),
     );
     expect(applied.metadata?.generation).toBe(1);
 
