@@ -23,6 +23,12 @@ export const runnerEnv = {
   databaseUrl: 'SWITCHYARD_DATABASE_URL',
   /** Log level (pino). */
   logLevel: 'SWITCHYARD_LOG_LEVEL',
+  /** Optional: seconds a claimed batch stays leased to one runner before another may take it over (default 300). */
+  leaseSeconds: 'SWITCHYARD_LEASE_SECONDS',
+  /** Optional: seconds between Automatic mode's checks for work whose notification was missed (default 30). */
+  sweepSeconds: 'SWITCHYARD_SWEEP_SECONDS',
+  /** Optional: timeout of one request to the endpoint, in seconds (default 30; less than the lease). */
+  requestTimeoutSeconds: 'SWITCHYARD_REQUEST_TIMEOUT_SECONDS',
 } as const;
 
 /** The field manager under which the runner reports to its owner's status; the operator never writes these fields. */

@@ -1,0 +1,273 @@
+// The Merchant and Cart APIs (switchyard.dev/v1alpha1), defined once. The CRDs in crds/, the field reference in
+// docs/api-reference.md and the TypeScript types below are all derived from these schemas.
+import { z } from 'zod';
+import {
+  automaticSchedule,
+  cronMacros,
+  cronShape,
+  disabledSchedule,
+  intervalMinutes,
+  intervalSchedules,
+} from './schedule-syntax.ts';
+import { serviceCatalogue, servicesOf, type OwnerKind, type ServiceDefinition } from './services.ts';
+
+export const group = 'switchyard.dev';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+
+/** A CEL rule evaluated at admission, with the message `kubectl apply` prints when it fails. */
+interface CelRule {
+  rule: string;
+  message: string;
+}
+const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
+const celList = (values: readonly string[]) => `[${values.map((value) => `'${value}'`).join(', ')}]`;
+
+const dnsLabel = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+
+const secretKeyRef = z
+  .strictObject({
+    name: dnsLabel.describe('Name of a Secret in the same namespace.'),
+    key: z.string().min(1).default('token').describe('Key of the credential in that Secret.'),
+  })
+  .describe(
+    'Secret holding the credential the runner presents to this system. The runner reads it; the operator never does.',
+  );
+
+const endpoint = (what: string) =>
+  z
+    .strictObject({
+      type: z.enum(['http']).default('http').describe('Connector type. `http` speaks the runner HTTP contract.'),
+      url: z
+        .string()
+        .max(2048)
+        .meta(cel({ rule: "self.matches('^https?://[^\\\\s]+$')", message: 'must be an http:// or https:// URL' }))
+        .describe(`Base URL of the ${what}.`),
+      credentialsSecretRef: secretKeyRef.optional(),
+    })
+    .describe(`How the runner reaches the ${what}.`);
+
+function scheduleRules(service: ServiceDefinition): CelRule[] {
+  const rules: CelRule[] = [
+    {
+      rule:
+        `self in ${celList([automaticSchedule, disabledSchedule, ...intervalSchedules, ...cronMacros])}` +
+        ` || self.matches('${cronShape}')`,
+      message: `must be Automatic, Disabled, an interval (${intervalSchedules.join(', ')}), a cron macro such as @hourly, or a 5-field cron expression`,
+    },
+  ];
+  if (!service.automaticAllowed) {
+    rules.push({
+      rule: `self != '${automaticSchedule}'`,
+      message: `Automatic is offered only for orderDelivery, shipmentUpload and inventoryUpload; ${service.name} needs an interval or a cron expression`,
+    });
+  }
+  const tooFrequent = intervalSchedules.filter((interval) => intervalMinutes(interval) < service.minIntervalMinutes);
+  if (tooFrequent.length > 0) {
+    rules.push({
+      rule: `!(self in ${celList(tooFrequent)})`,
+      message: `${service.title} runs at most every ${service.minIntervalMinutes} minutes`,
+    });
+  }
+  return rules;
+}
+
+export const defaultBatchSize = 100;
+
+function serviceSpec(service: ServiceDefinition) {
+  const automatic = service.automaticAllowed ? ' Automatic sends each record as soon as it is available.' : '';
+  return z
+    .strictObject({
+      schedule: z
+        .string()
+        .max(128)
+        .default(service.defaultSchedule)
+        .meta(cel(...scheduleRules(service)))
+        .describe(
+          `When ${service.title} runs: an interval (${intervalSchedules.join(', ')}), a 5-field cron expression or macro, or Disabled.${automatic} ` +
+            `Runs at most every ${service.minIntervalMinutes} minutes and at least once a day.`,
+        ),
+      suspend: z.boolean().default(false).describe('Pause this service without removing it.'),
+      batchSize: z.int().min(1).max(10_000).default(defaultBatchSize).describe('Records sent or fetched per batch.'),
+    })
+    .default({ schedule: service.defaultSchedule, suspend: false, batchSize: defaultBatchSize })
+    .describe(`${service.title} (${service.direction}): ${service.description}`);
+}
+
+function servicesSpec(kind: OwnerKind) {
+  const shape = Object.fromEntries(servicesOf(kind).map((service) => [service.name, serviceSpec(service)]));
+  const defaults = Object.fromEntries(
+    servicesOf(kind).map((service) => [
+      service.name,
+      { schedule: service.defaultSchedule, suspend: false, batchSize: defaultBatchSize },
+    ]),
+  );
+  return z
+    .strictObject(shape)
+    .default(defaults)
+    .describe('The services of this ' + kind + ' and their schedules. Every service has a default.');
+}
+
+const timeZone = z
+  .string()
+  .max(64)
+  .default('UTC')
+  .meta(
+    cel({
+      rule: "self == 'UTC' || self.matches('^[A-Za-z]+(/[A-Za-z0-9_+-]+)+$')",
+      message: 'must be an IANA time zone name such as UTC or America/Chicago',
+    }),
+  )
+  .describe('IANA time zone of the interval and cleanup schedules of this merchant and its carts.');
+
+const suspend = z
+  .boolean()
+  .default(false)
+  .describe('Pause every service: CronJobs are suspended and watchers scaled to zero. Nothing is deleted.');
+
+export const merchantSpecSchema = z
+  .strictObject({
+    timeZone,
+    suspend,
+    warehouse: endpoint('warehouse system (WMS/OMS)'),
+    services: servicesSpec('Merchant'),
+  })
+  .describe('A merchant: its warehouse and the merchant-level services.');
+
+export const cartSpecSchema = z
+  .strictObject({
+    merchantRef: z
+      .strictObject({ name: dnsLabel.describe('Name of the Merchant.') })
+      .describe('The Merchant (in the same namespace) that this cart sells for.'),
+    suspend,
+    platform: endpoint('shopping cart platform'),
+    services: servicesSpec('Cart'),
+  })
+  .describe('A shopping cart connected to a merchant, and the cart-level services.');
+
+// Status -----------------------------------------------------------------------------------------------------------
+
+const time = z.iso.datetime();
+
+export const conditionSchema = z.object({
+  type: z.string().describe('Ready, Reconciling or Stalled.'),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().describe('CamelCase reason for the last transition.'),
+  message: z.string().describe('Human-readable detail.'),
+  observedGeneration: z.int().optional().describe('The generation this condition was computed from.'),
+  lastTransitionTime: time.describe('When the status last changed.'),
+});
+export type Condition = z.infer<typeof conditionSchema>;
+
+const failedRecordSample = z.object({
+  id: z.string().describe("The record's id in its source system."),
+  reason: z.string().max(256).describe('Why the destination did not take it.'),
+  time: time.describe('When it last failed.'),
+});
+
+export const runnerReportSchema = z.object({
+  failedRecords: z
+    .object({
+      count: z.int().min(0).describe('Records of this service that are failed now.'),
+      sample: z.array(failedRecordSample).max(10).optional().describe('A bounded sample of the failed records.'),
+    })
+    .optional()
+    .describe('Written by the runner (field manager switchyard-runner); the operator never writes it.'),
+  lastResult: z
+    .object({
+      time: time,
+      outcome: z.enum(['Succeeded', 'PartiallyFailed', 'Failed']),
+      processed: z.int().min(0),
+      failed: z.int().min(0),
+    })
+    .optional()
+    .describe("The runner's last run or trigger. Written by the runner; the operator never writes it."),
+});
+
+export const serviceStatusSchema = z
+  .object({
+    name: z.string().describe('Service name, e.g. orderDelivery.'),
+    schedule: z.string().optional().describe('The effective schedule: Automatic, or the CronJob schedule in use.'),
+    workload: z
+      .object({ kind: z.enum(['CronJob', 'Deployment']), name: z.string() })
+      .optional()
+      .describe('The workload that runs this service.'),
+    nextRunTime: time.optional().describe('Next scheduled run of an interval service.'),
+    lastRunTime: time.optional().describe('When the last Job of this service started.'),
+    lastSuccessTime: time.optional().describe('When a Job of this service last succeeded.'),
+    cleanup: z
+      .object({
+        nextTimes: z.array(time).max(2).optional().describe('The next two randomized cleanup runs.'),
+        lastTime: time.optional().describe('The last cleanup run started.'),
+      })
+      .optional()
+      .describe('Cleanup runs of an Automatic service: two a day at stable random times that retry failed records.'),
+  })
+  .extend(runnerReportSchema.shape);
+export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
+
+export const ownerStatusSchema = z.object({
+  observedGeneration: z.int().optional().describe('The generation the operator last acted on.'),
+  conditions: z
+    .array(conditionSchema)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+    .describe('Ready is always present; Reconciling and Stalled only while True.'),
+  failedRecords: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('Failed records over all services (the sum of the per-service counts).'),
+  services: z
+    .array(serviceStatusSchema)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+    .describe('Per-service state, keyed by service name.'),
+});
+export type OwnerStatus = z.infer<typeof ownerStatusSchema>;
+
+// Objects ----------------------------------------------------------------------------------------------------------
+
+export type MerchantSpec = z.infer<typeof merchantSpecSchema>;
+export type CartSpec = z.infer<typeof cartSpecSchema>;
+/** The part of metadata the operator reads. */
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: unknown;
+}
+
+export interface Merchant {
+  apiVersion: typeof apiVersion;
+  kind: 'Merchant';
+  metadata: ObjectMeta;
+  spec: MerchantSpec;
+  status?: OwnerStatus;
+}
+export interface Cart {
+  apiVersion: typeof apiVersion;
+  kind: 'Cart';
+  metadata: ObjectMeta;
+  spec: CartSpec;
+  status?: OwnerStatus;
+}
+export type Owner = Merchant | Cart;
+
+export const specSchemas = { Merchant: merchantSpecSchema, Cart: cartSpecSchema } as const;
+
+/** How each kind is named and listed; the CRD generator and the controllers share it. */
+export const kinds = {
+  Merchant: { kind: 'Merchant', plural: 'merchants', singular: 'merchant', listKind: 'MerchantList' },
+  Cart: { kind: 'Cart', plural: 'carts', singular: 'cart', listKind: 'CartList' },
+} as const satisfies Record<OwnerKind, { kind: OwnerKind; plural: string; singular: string; listKind: string }>;
+
+export { serviceCatalogue };
