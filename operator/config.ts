@@ -1,0 +1,150 @@
+// The operator's configuration, from command-line flags and environment variables (a flag wins), validated with
+// zod: a bad value stops the process with a message naming it.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
+
+/** Each setting: its flag, its environment variable, and its rule. */
+const settings = {
+  watchNamespaces: {
+    env: 'SWITCHYARD_WATCH_NAMESPACES',
+    help: 'comma-separated namespaces to watch; empty watches all',
+    schema: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((namespace) => namespace.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be namespace names'))),
+  },
+  runnerImage: {
+    env: 'SWITCHYARD_RUNNER_IMAGE',
+    help: 'image of the runner (the operator image)',
+    schema: z.string().min(1).default('switchyard:0.1.0'),
+  },
+  runnerImagePullPolicy: {
+    env: 'SWITCHYARD_RUNNER_IMAGE_PULL_POLICY',
+    help: 'Always, IfNotPresent or Never',
+    schema: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  },
+  runnerServiceAccount: {
+    env: 'SWITCHYARD_RUNNER_SERVICE_ACCOUNT',
+    help: 'service account of the runner pods (it may patch merchants/status and carts/status)',
+    schema: z.string().min(1).default('switchyard-runner'),
+  },
+  runnerLogLevel: {
+    env: 'SWITCHYARD_RUNNER_LOG_LEVEL',
+    help: 'log level of the runner pods',
+    schema: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  },
+  runnerCpuRequest: {
+    env: 'SWITCHYARD_RUNNER_CPU_REQUEST',
+    help: 'runner CPU request',
+    schema: quantity.default('50m'),
+  },
+  runnerCpuLimit: { env: 'SWITCHYARD_RUNNER_CPU_LIMIT', help: 'runner CPU limit', schema: quantity.default('500m') },
+  runnerMemoryRequest: {
+    env: 'SWITCHYARD_RUNNER_MEMORY_REQUEST',
+    help: 'runner memory request',
+    schema: quantity.default('64Mi'),
+  },
+  runnerMemoryLimit: {
+    env: 'SWITCHYARD_RUNNER_MEMORY_LIMIT',
+    help: 'runner memory limit',
+    schema: quantity.default('256Mi'),
+  },
+  databaseSecretName: {
+    env: 'SWITCHYARD_DATABASE_SECRET_NAME',
+    help: "Secret (in each merchant's namespace) holding the hub store's PostgreSQL URL",
+    schema: z.string().min(1).default('switchyard-hub-store'),
+  },
+  databaseSecretKey: {
+    env: 'SWITCHYARD_DATABASE_SECRET_KEY',
+    help: 'key of the URL in that Secret',
+    schema: z.string().min(1).default('url'),
+  },
+  concurrency: {
+    env: 'SWITCHYARD_CONCURRENCY',
+    help: 'objects reconciled at once',
+    schema: z.coerce.number().int().min(1).max(256).default(16),
+  },
+  httpPort: {
+    env: 'SWITCHYARD_HTTP_PORT',
+    help: 'port of /healthz, /readyz and /metrics',
+    schema: z.coerce.number().int().min(1).max(65535).default(8080),
+  },
+  leaderElection: {
+    env: 'SWITCHYARD_LEADER_ELECTION',
+    help: 'true or false: elect one active replica through a Lease',
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
+  },
+  leaseName: {
+    env: 'SWITCHYARD_LEASE_NAME',
+    help: 'name of the leader-election Lease',
+    schema: z.string().min(1).default('switchyard-operator'),
+  },
+  leaseNamespace: {
+    env: 'SWITCHYARD_LEASE_NAMESPACE',
+    help: "namespace of the Lease (default: the pod's namespace, or default)",
+    schema: z
+      .string()
+      .min(1)
+      .default(process.env.POD_NAMESPACE ?? 'default'),
+  },
+  resyncSeconds: {
+    env: 'SWITCHYARD_RESYNC_SECONDS',
+    help: 'periodic resync of every object, jittered by ±10%',
+    schema: z.coerce.number().int().min(10).default(600),
+  },
+  logLevel: {
+    env: 'SWITCHYARD_LOG_LEVEL',
+    help: 'debug, info, warn or error',
+    schema: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  },
+} as const;
+
+type Settings = typeof settings;
+export type OperatorConfig = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+const flagName = (key: string) => key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+export function usage(): string {
+  return Object.entries(settings)
+    .map(([key, setting]) => `  --${flagName(key)} (${setting.env}): ${setting.help}`)
+    .join('\n');
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(Object.keys(settings).map((key) => [flagName(key), { type: 'string' as const }])),
+    strict: true,
+  });
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, setting] of Object.entries(settings)) {
+    const fromFlag = values[flagName(key)];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[setting.env];
+    const parsed = (setting.schema as z.ZodType).safeParse(raw === '' && key !== 'watchNamespaces' ? undefined : raw);
+    if (parsed.success) config[key] = parsed.data;
+    else {
+      const source = typeof fromFlag === 'string' ? `--${flagName(key)}` : setting.env;
+      problems.push(
+        `${source}=${JSON.stringify(raw)}: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as OperatorConfig;
+}

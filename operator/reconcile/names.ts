@@ -1,0 +1,67 @@
+// Names and labels of the children. Deterministic names make creation idempotent and let a restarted operator
+// find what it made before.
+import { createHash } from 'node:crypto';
+import type { OwnerKind, ServiceName } from '../api/v1alpha1/services.ts';
+
+/** CronJob names must leave room for the 11-character suffix of their Jobs. */
+export const maxChildNameLength = 52;
+
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedByValue = 'switchyard';
+export const nameLabel = 'app.kubernetes.io/name';
+export const runnerName = 'switchyard-runner';
+export const componentLabel = 'app.kubernetes.io/component';
+export const serviceLabel = 'switchyard.dev/service';
+export const ownerKindLabel = 'switchyard.dev/owner-kind';
+export const ownerNameLabel = 'switchyard.dev/owner';
+/** The instant a cleanup Job was scheduled for (RFC 3339); the cleanup bookkeeping reads it back. */
+export const cleanupTimeAnnotation = 'switchyard.dev/cleanup-time';
+
+/** Selects every child the operator manages: the informers' label selector. */
+export const managedSelector = `${managedByLabel}=${managedByValue}`;
+
+export type Component = 'interval' | 'watcher' | 'cleanup';
+
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+function shortHash(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** `<owner>-<suffix>`, or, when that is too long, a cut owner name with a hash that keeps it unique. */
+function boundedName(ownerName: string, suffix: string): string {
+  const full = `${ownerName}-${suffix}`;
+  if (full.length <= maxChildNameLength) return full;
+  const hash = shortHash(full, 8);
+  const room = maxChildNameLength - suffix.length - hash.length - 2;
+  return `${ownerName.slice(0, room).replace(/[-.]+$/, '')}-${hash}-${suffix}`;
+}
+
+/** `<owner>-<service-in-kebab-case>`, at most 52 characters. */
+export function childName(ownerName: string, service: ServiceName): string {
+  return boundedName(ownerName, kebabCase(service));
+}
+
+/** A cleanup Job's name is fixed by its scheduled minute, so creating it twice is harmless. */
+export function cleanupJobName(ownerName: string, service: ServiceName, scheduledFor: Date): string {
+  const minute = Math.floor(scheduledFor.getTime() / 60_000).toString(36);
+  return `${boundedName(ownerName, `${kebabCase(service)}-cleanup`)}-${minute}`;
+}
+
+export function childLabels(
+  ownerKind: OwnerKind,
+  ownerName: string,
+  service: ServiceName,
+  component: Component,
+): Record<string, string> {
+  return {
+    [managedByLabel]: managedByValue,
+    [nameLabel]: runnerName,
+    [componentLabel]: component,
+    [serviceLabel]: service,
+    [ownerKindLabel]: ownerKind,
+    [ownerNameLabel]: ownerName,
+  };
+}

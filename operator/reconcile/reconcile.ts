@@ -1,0 +1,293 @@
+// The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
+import type { V1CronJob, V1Deployment, V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { OwnerKind } from '../api/v1alpha1/services.ts';
+import type { Merchant, Owner, OwnerStatus } from '../api/v1alpha1/types.ts';
+import { dueCleanup, nextCleanupTimes, nextRunTimes } from '../schedule/index.ts';
+import { isSameJson, isSubset } from './compare.ts';
+import type { Verdict } from './conditions.ts';
+import {
+  buildChildren,
+  buildCleanupJob,
+  type Child,
+  type OwnerContext,
+  type RunnerSettings,
+  type ServicePlan,
+} from './desired.ts';
+import { cleanupTimeAnnotation } from './names.ts';
+import { planServices, scheduleSeed } from './plan.ts';
+import { computeStatus, operatorStatusOf, type ServiceObservation } from './status.ts';
+
+export interface OwnerRef {
+  kind: OwnerKind;
+  namespace: string;
+  name: string;
+}
+
+export interface ObservedChildren {
+  cronJobs: V1CronJob[];
+  deployments: V1Deployment[];
+  jobs: V1Job[];
+}
+
+/** What the reconcile reads: the informers' caches. */
+export interface ClusterView {
+  getOwner(ref: OwnerRef): Owner | undefined;
+  childrenOf(ref: OwnerRef): ObservedChildren;
+}
+
+/** What the reconcile writes, each call one API request. */
+export interface ClusterWriter {
+  applyChild(child: Child): Promise<void>;
+  deleteChild(kind: Child['kind'], namespace: string, name: string): Promise<void>;
+  /** Creates a cleanup Job; false when a Job of that name exists already (it ran). */
+  createJob(job: V1Job & { kind: 'Job' }): Promise<boolean>;
+  applyStatus(owner: Owner, status: OwnerStatus): Promise<void>;
+}
+
+export interface EventRecorder {
+  record(owner: Owner, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface ReconcileContext {
+  view: ClusterView;
+  writer: ClusterWriter;
+  events: EventRecorder;
+  settings: RunnerSettings;
+  now: () => Date;
+  log: Logger;
+  onCleanupStarted: () => void;
+}
+
+export interface Outcome {
+  /** Reconcile again after this long even if nothing changes: the next schedule or cleanup time. */
+  requeueAfterMs?: number;
+}
+
+type ApplyResult = { changed: string[] };
+
+const toDate = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value));
+
+function sameChild(child: Child, observed: V1CronJob | V1Deployment): boolean {
+  return observed.metadata?.name === child.metadata?.name;
+}
+
+async function syncWorkloads(desired: Child[], observed: ObservedChildren, context: ReconcileContext, owner: Owner) {
+  const result: ApplyResult = { changed: [] };
+  const observedWorkloads: { kind: Child['kind']; object: V1CronJob | V1Deployment }[] = [
+    ...observed.cronJobs.map((object) => ({ kind: 'CronJob' as const, object })),
+    ...observed.deployments.map((object) => ({ kind: 'Deployment' as const, object })),
+  ];
+  for (const child of desired) {
+    const current = observedWorkloads.find((entry) => entry.kind === child.kind && sameChild(child, entry.object));
+    if (current && isSubset(child, current.object)) continue;
+    await context.writer.applyChild(child);
+    result.changed.push(`${child.kind} ${child.metadata!.name!}`);
+    context.events.record(
+      owner,
+      'Normal',
+      current ? 'Updated' : 'Created',
+      `${current ? 'Restored' : 'Created'} ${child.kind} ${child.metadata!.name!}`,
+    );
+  }
+  // A service that changed mode (interval ↔ Automatic) or was disabled leaves a workload nobody wants.
+  for (const { kind, object } of observedWorkloads) {
+    if (desired.some((child) => child.kind === kind && sameChild(child, object))) continue;
+    await context.writer.deleteChild(kind, object.metadata!.namespace!, object.metadata!.name!);
+    result.changed.push(`deleted ${kind} ${object.metadata!.name!}`);
+    context.events.record(
+      owner,
+      'Normal',
+      'Deleted',
+      `Deleted ${kind} ${object.metadata!.name!} (replaced or disabled)`,
+    );
+  }
+  return result;
+}
+
+function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | undefined): Date | undefined {
+  const times = jobs
+    .filter((job) => job.metadata?.labels?.['switchyard.dev/service'] === service)
+    .map((job) => job.metadata?.annotations?.[cleanupTimeAnnotation])
+    .filter((time): time is string => time !== undefined)
+    .map((time) => new Date(time).getTime());
+  const reported = status?.services?.find((entry) => entry.name === service)?.cleanup?.lastTime;
+  if (reported) times.push(new Date(reported).getTime());
+  return times.length > 0 ? new Date(Math.max(...times)) : undefined;
+}
+
+/** Starts the cleanup Jobs that are due; returns each Automatic service's cleanup times. */
+async function runDueCleanups(
+  ownerContext: OwnerContext,
+  plans: ServicePlan[],
+  timeZone: string,
+  observed: ObservedChildren,
+  context: ReconcileContext,
+  now: Date,
+): Promise<Map<string, { nextTimes: Date[]; lastTime?: Date }>> {
+  const { owner } = ownerContext;
+  const cleanups = new Map<string, { nextTimes: Date[]; lastTime?: Date }>();
+  for (const plan of plans) {
+    if (plan.mode !== 'automatic') continue;
+    const seed = scheduleSeed(owner, plan.service);
+    let lastTime = lastCleanupTime(plan.service, observed.jobs, owner.status);
+    const due = plan.suspended ? undefined : dueCleanup(seed, timeZone, now, lastTime);
+    if (due) {
+      if (await context.writer.createJob(buildCleanupJob(ownerContext, plan, due))) {
+        context.onCleanupStarted();
+        context.events.record(
+          owner,
+          'Normal',
+          'CleanupStarted',
+          `Started the ${plan.service} cleanup run due at ${due.toISOString()}`,
+        );
+      }
+      lastTime = due;
+    }
+    cleanups.set(plan.service, { nextTimes: nextCleanupTimes(seed, timeZone, now, 2), ...(lastTime && { lastTime }) });
+  }
+  return cleanups;
+}
+
+function observeServices(
+  plans: ServicePlan[],
+  children: Child[],
+  observed: ObservedChildren,
+  cleanups: Map<string, { nextTimes: Date[]; lastTime?: Date }>,
+  now: Date,
+): ServiceObservation[] {
+  return plans.flatMap((plan): ServiceObservation[] => {
+    if (plan.mode === 'disabled') return [];
+    const child = children.find(
+      (candidate) => candidate.metadata?.labels?.['switchyard.dev/service'] === plan.service,
+    )!;
+    const workload = { kind: child.kind, name: child.metadata!.name! };
+    if (plan.mode === 'automatic') {
+      return [{ service: plan.service, schedule: 'Automatic', workload, cleanup: cleanups.get(plan.service)! }];
+    }
+    const cronJob = observed.cronJobs.find((candidate) => candidate.metadata?.name === workload.name);
+    const observation: ServiceObservation = { service: plan.service, schedule: plan.cron, workload };
+    if (!plan.suspended) observation.nextRunTime = nextRunTimes(plan.cron, plan.timeZone, now, 1)[0];
+    const lastRunTime = toDate(cronJob?.status?.lastScheduleTime);
+    const lastSuccessTime = toDate(cronJob?.status?.lastSuccessfulTime);
+    if (lastRunTime) observation.lastRunTime = lastRunTime;
+    if (lastSuccessTime) observation.lastSuccessTime = lastSuccessTime;
+    return [observation];
+  });
+}
+
+/** Watchers that should run but are not yet available, by name. */
+function unavailableWatchers(children: Child[], observed: ObservedChildren): string[] {
+  return children
+    .filter((child) => child.kind === 'Deployment' && (child.spec?.replicas ?? 0) > 0)
+    .map((child) => child.metadata!.name!)
+    .filter((name) => {
+      const deployment = observed.deployments.find((candidate) => candidate.metadata?.name === name);
+      const upToDate =
+        deployment?.status?.observedGeneration !== undefined &&
+        deployment.status.observedGeneration >= (deployment.metadata?.generation ?? 0);
+      const available = deployment?.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True');
+      return !(upToDate && available);
+    });
+}
+
+async function writeStatus(
+  owner: Owner,
+  verdict: Verdict,
+  services: ServiceObservation[] | undefined,
+  context: ReconcileContext,
+  now: Date,
+): Promise<void> {
+  const desired = computeStatus({
+    generation: owner.metadata.generation,
+    verdict,
+    current: owner.status,
+    services,
+    now,
+  });
+  if (isSameJson(operatorStatusOf(owner.status), desired)) return;
+  const previousReason = owner.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
+  if (previousReason !== verdict.reason && (verdict.state === 'stalled' || verdict.reason === 'MerchantNotFound')) {
+    context.events.record(owner, 'Warning', verdict.reason, verdict.message);
+  }
+  await context.writer.applyStatus(owner, desired);
+}
+
+function earliest(times: (Date | undefined)[], now: Date): number | undefined {
+  const future = times.filter((time): time is Date => time !== undefined).map((time) => time.getTime() - now.getTime());
+  return future.length > 0 ? Math.max(1_000, Math.min(...future) + 1_000) : undefined;
+}
+
+export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): Promise<Outcome> {
+  const owner = context.view.getOwner(ref);
+  // Deleted: the garbage collector removes the children through their owner references.
+  if (!owner || owner.metadata.deletionTimestamp) return {};
+  const now = context.now();
+
+  const merchant =
+    owner.kind === 'Merchant'
+      ? owner
+      : (context.view.getOwner({ kind: 'Merchant', namespace: ref.namespace, name: owner.spec.merchantRef.name }) as
+          Merchant | undefined);
+  if (!merchant) {
+    const message = `Merchant ${owner.kind === 'Cart' ? owner.spec.merchantRef.name : ''} does not exist in namespace ${ref.namespace}; waiting for it`;
+    await writeStatus(owner, { state: 'progressing', reason: 'MerchantNotFound', message }, undefined, context, now);
+    return {};
+  }
+
+  const timeZone = merchant.spec.timeZone ?? 'UTC';
+  const planned = planServices(owner, timeZone, now);
+  if (!planned.ok) {
+    await writeStatus(
+      owner,
+      { state: 'stalled', reason: 'InvalidSpec', message: planned.message },
+      undefined,
+      context,
+      now,
+    );
+    return {};
+  }
+
+  const ownerContext: OwnerContext = { owner, merchantName: merchant.metadata.name, settings: context.settings };
+  const children = buildChildren(ownerContext, planned.plans);
+  const observed = context.view.childrenOf(ref);
+  let cleanups: Awaited<ReturnType<typeof runDueCleanups>>;
+  let changed: string[];
+  try {
+    ({ changed } = await syncWorkloads(children, observed, context, owner));
+    cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
+  } catch (error) {
+    const message = `could not write the workloads: ${error instanceof Error ? error.message : String(error)}`;
+    await writeStatus(owner, { state: 'retrying', reason: 'ApplyFailed', message }, undefined, context, now).catch(
+      (statusError: unknown) => context.log.warn({ err: statusError }, 'could not report the failure in status'),
+    );
+    throw error;
+  }
+  if (changed.length > 0) context.log.info({ changed }, 'workloads written');
+
+  const services = observeServices(planned.plans, children, observed, cleanups, now);
+  const waiting = unavailableWatchers(children, observed);
+  const count = (kind: Child['kind'], noun: string) => {
+    const n = children.filter((child) => child.kind === kind).length;
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+  };
+  const summary = `${count('CronJob', 'CronJob')} and ${count('Deployment', 'watcher Deployment')}`;
+  const verdict: Verdict =
+    waiting.length > 0
+      ? {
+          state: 'progressing',
+          reason: 'WorkloadsProgressing',
+          message: `waiting for ${waiting.join(', ')} to become available`,
+        }
+      : owner.spec.suspend
+        ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
+        : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
+  await writeStatus(owner, verdict, services, context, now);
+
+  return {
+    requeueAfterMs: earliest(
+      services.flatMap((service) => [service.nextRunTime, service.cleanup?.nextTimes[0]]),
+      now,
+    ),
+  };
+}

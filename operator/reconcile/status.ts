@@ -1,0 +1,79 @@
+// The status the operator wants to write: pure, from the verdict and what it observed. The runner's fields
+// (failedRecords, lastResult) are read here only to total them; the operator never writes them.
+import type { Condition, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';
+import type { ServiceName } from '../api/v1alpha1/services.ts';
+import { computeConditions, type Verdict } from './conditions.ts';
+
+/** What the operator knows of one enabled service after applying its workload. */
+export interface ServiceObservation {
+  service: ServiceName;
+  schedule: string;
+  workload: { kind: 'CronJob' | 'Deployment'; name: string };
+  nextRunTime?: Date;
+  lastRunTime?: Date;
+  lastSuccessTime?: Date;
+  cleanup?: { nextTimes: Date[]; lastTime?: Date };
+}
+
+/** Kubernetes stores times to the second; writing the same precision keeps comparisons exact. */
+export function formatTime(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function serviceStatus(observation: ServiceObservation): ServiceStatus {
+  const status: ServiceStatus = {
+    name: observation.service,
+    schedule: observation.schedule,
+    workload: observation.workload,
+  };
+  if (observation.nextRunTime) status.nextRunTime = formatTime(observation.nextRunTime);
+  if (observation.lastRunTime) status.lastRunTime = formatTime(observation.lastRunTime);
+  if (observation.lastSuccessTime) status.lastSuccessTime = formatTime(observation.lastSuccessTime);
+  if (observation.cleanup) {
+    status.cleanup = { nextTimes: observation.cleanup.nextTimes.map(formatTime) };
+    if (observation.cleanup.lastTime) status.cleanup.lastTime = formatTime(observation.cleanup.lastTime);
+  }
+  return status;
+}
+
+export interface StatusInput {
+  generation: number | undefined;
+  verdict: Verdict;
+  /** The status as the API server has it now (both managers' fields). */
+  current: OwnerStatus | undefined;
+  /** Undefined when the reconcile did not get as far as the services (invalid spec, missing Merchant). */
+  services: ServiceObservation[] | undefined;
+  now: Date;
+}
+
+/** The operator's fields of the status. */
+export function computeStatus(input: StatusInput): OwnerStatus {
+  const previousConditions: readonly Condition[] = input.current?.conditions ?? [];
+  const failedRecords = (input.current?.services ?? []).reduce(
+    (total, service) => total + (service.failedRecords?.count ?? 0),
+    0,
+  );
+  const status: OwnerStatus = {
+    observedGeneration: input.generation,
+    conditions: computeConditions(input.verdict, input.generation, previousConditions, input.now),
+    failedRecords,
+  };
+  // Without a fresh view of the services, keep what was reported before rather than erase it.
+  const services = input.services?.map(serviceStatus) ?? input.current?.services?.map(operatorFieldsOf);
+  if (services && services.length > 0) status.services = services;
+  return status;
+}
+
+/** The fields of a service entry that the operator owns. */
+function operatorFieldsOf(service: ServiceStatus): ServiceStatus {
+  const { failedRecords, lastResult, ...operatorFields } = service;
+  return operatorFields;
+}
+
+/** The operator's fields of a status as stored, for comparing with what it wants (so unchanged means no write). */
+export function operatorStatusOf(status: OwnerStatus | undefined): OwnerStatus {
+  if (!status) return {};
+  const { services, ...rest } = status;
+  const operatorServices = services?.map(operatorFieldsOf).filter((service) => Object.keys(service).length > 1);
+  return operatorServices && operatorServices.length > 0 ? { ...rest, services: operatorServices } : rest;
+}

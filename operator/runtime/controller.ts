@@ -1,0 +1,240 @@
+// Wiring of informers, the work queue and the reconcile: events become keys, keys become reconciles.
+import type * as k8s from '@kubernetes/client-node';
+import type { V1CronJob, V1Deployment, V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
+import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
+import type { RunnerSettings } from '../reconcile/desired.ts';
+import { managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
+import {
+  reconcileOwner,
+  type ClusterView,
+  type ClusterWriter,
+  type EventRecorder,
+  type ObservedChildren,
+  type OwnerRef,
+} from '../reconcile/reconcile.ts';
+import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
+import type { Metrics } from './metrics.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export interface ControllerOptions {
+  kubeConfig: k8s.KubeConfig;
+  namespaces: readonly string[];
+  concurrency: number;
+  resyncSeconds: number;
+  settings: RunnerSettings;
+  writer: ClusterWriter;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+const childTypes = {
+  CronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
+  Deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
+  Job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
+} as const satisfies Record<string, ResourceType>;
+type ChildKind = keyof typeof childTypes;
+
+export function ownerKey(ref: OwnerRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+export function parseOwnerKey(key: string): OwnerRef {
+  const [kind, namespace, name] = key.split('/') as [OwnerKind, string, string];
+  return { kind, namespace, name };
+}
+
+function ownerRefOfChild(child: k8s.KubernetesObject): OwnerRef | undefined {
+  const labels = child.metadata?.labels ?? {};
+  const kind = labels[ownerKindLabel];
+  const name = labels[ownerNameLabel];
+  if (!kind || !name || !child.metadata?.namespace || !(ownerKinds as readonly string[]).includes(kind))
+    return undefined;
+  return { kind: kind as OwnerKind, namespace: child.metadata.namespace, name };
+}
+
+export class Controller {
+  readonly #options: ControllerOptions;
+  readonly #owners: Record<OwnerKind, InformerSet>;
+  readonly #children: Record<ChildKind, InformerSet>;
+  /** Owner key → the names of its children, per kind, so a reconcile need not scan the namespace. */
+  readonly #childIndex = new Map<string, Record<ChildKind, Set<string>>>();
+  readonly #queue: WorkQueue;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #synced = false;
+
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+    const { kubeConfig, namespaces, log, metrics } = options;
+    this.#queue = new WorkQueue({
+      concurrency: options.concurrency,
+      onDepthChange: (depth) => metrics.queueDepth.set(depth),
+      onUnexpectedError: (key, error) => log.error({ key, err: error }, 'reconcile failed unexpectedly'),
+    });
+    const ownerHandlers = (kind: OwnerKind): InformerHandlers => {
+      const changed = (object: k8s.KubernetesObject) => this.#onOwnerEvent(kind, object);
+      return { onChange: changed, onDelete: changed };
+    };
+    this.#owners = {
+      Merchant: new InformerSet(
+        kubeConfig,
+        { apiVersion, ...kinds.Merchant },
+        namespaces,
+        undefined,
+        ownerHandlers('Merchant'),
+        log,
+      ),
+      Cart: new InformerSet(
+        kubeConfig,
+        { apiVersion, ...kinds.Cart },
+        namespaces,
+        undefined,
+        ownerHandlers('Cart'),
+        log,
+      ),
+    };
+    const childHandlers = (kind: ChildKind): InformerHandlers => ({
+      onChange: (object) => this.#onChildEvent(kind, object, true),
+      onDelete: (object) => this.#onChildEvent(kind, object, false),
+    });
+    // Only the children Switchyard manages: the label selector keeps everything else out of the cache.
+    this.#children = {
+      CronJob: new InformerSet(
+        kubeConfig,
+        childTypes.CronJob,
+        namespaces,
+        managedSelector,
+        childHandlers('CronJob'),
+        log,
+      ),
+      Deployment: new InformerSet(
+        kubeConfig,
+        childTypes.Deployment,
+        namespaces,
+        managedSelector,
+        childHandlers('Deployment'),
+        log,
+      ),
+      Job: new InformerSet(kubeConfig, childTypes.Job, namespaces, managedSelector, childHandlers('Job'), log),
+    };
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  async start(): Promise<void> {
+    const { log, metrics } = this.#options;
+    await Promise.all([...Object.values(this.#owners), ...Object.values(this.#children)].map((set) => set.start()));
+    this.#synced = true;
+    log.info('caches synced; reconciling');
+    const view = this.#view();
+    this.#queue.start(async (key) => {
+      const ref = parseOwnerKey(key);
+      const stopTimer = metrics.reconcileDuration.startTimer({ kind: ref.kind });
+      const keyLog = log.child({ [ref.kind.toLowerCase()]: `${ref.namespace}/${ref.name}` });
+      try {
+        const outcome = await reconcileOwner(ref, {
+          view,
+          writer: this.#options.writer,
+          events: this.#options.events,
+          settings: this.#options.settings,
+          now: this.#options.now ?? (() => new Date()),
+          log: keyLog,
+          onCleanupStarted: () => metrics.cleanupRuns.inc(),
+        });
+        this.#queue.forget(key);
+        if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);
+        metrics.reconciles.inc({ kind: ref.kind, result: 'success' });
+      } catch (error) {
+        const retryInMs = this.#queue.addRateLimited(key);
+        metrics.reconciles.inc({ kind: ref.kind, result: 'error' });
+        metrics.reconcileErrors.inc({ kind: ref.kind });
+        keyLog.warn({ err: error, retryInMs }, 'reconcile failed; retrying');
+      } finally {
+        stopTimer();
+      }
+    });
+    this.#enqueueAll();
+    this.#scheduleResync();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#resyncTimer);
+    await this.#queue.shutdown();
+    await Promise.all([...Object.values(this.#owners), ...Object.values(this.#children)].map((set) => set.stop()));
+  }
+
+  #view(): ClusterView {
+    return {
+      getOwner: (ref) => this.#owners[ref.kind].get(ref.name, ref.namespace) as Owner | undefined,
+      childrenOf: (ref) => {
+        const names = this.#childIndex.get(ownerKey(ref));
+        const lookup = <T>(kind: ChildKind) =>
+          [...(names?.[kind] ?? [])]
+            .map((name) => this.#children[kind].get(name, ref.namespace))
+            .filter((object) => object !== undefined) as T[];
+        const observed: ObservedChildren = {
+          cronJobs: lookup<V1CronJob>('CronJob'),
+          deployments: lookup<V1Deployment>('Deployment'),
+          jobs: lookup<V1Job>('Job'),
+        };
+        return observed;
+      },
+    };
+  }
+
+  #enqueueAll(): void {
+    for (const kind of ownerKinds) {
+      for (const object of this.#owners[kind].list()) {
+        this.#queue.add(ownerKey({ kind, namespace: object.metadata!.namespace!, name: object.metadata!.name! }));
+      }
+    }
+  }
+
+  /** A periodic full resync, jittered so that replicas and restarts do not line up. */
+  #scheduleResync(): void {
+    const base = this.#options.resyncSeconds * 1000;
+    this.#resyncTimer = setTimeout(
+      () => {
+        this.#enqueueAll();
+        this.#scheduleResync();
+      },
+      base * (0.9 + Math.random() * 0.2),
+    );
+    this.#resyncTimer.unref();
+  }
+
+  #onOwnerEvent(kind: OwnerKind, object: k8s.KubernetesObject): void {
+    const namespace = object.metadata?.namespace;
+    const name = object.metadata?.name;
+    if (!namespace || !name) return;
+    this.#queue.add(ownerKey({ kind, namespace, name }));
+    if (kind === 'Merchant') {
+      // Carts follow their Merchant: its existence and its time zone.
+      for (const cart of this.#owners.Cart.list(namespace) as Cart[]) {
+        if (cart.spec?.merchantRef?.name === name)
+          this.#queue.add(ownerKey({ kind: 'Cart', namespace, name: cart.metadata.name }));
+      }
+    }
+  }
+
+  #onChildEvent(kind: ChildKind, object: k8s.KubernetesObject, present: boolean): void {
+    const owner = ownerRefOfChild(object);
+    const name = object.metadata?.name;
+    if (!owner || !name) return;
+    const key = ownerKey(owner);
+    let entry = this.#childIndex.get(key);
+    if (!entry) {
+      entry = { CronJob: new Set(), Deployment: new Set(), Job: new Set() };
+      this.#childIndex.set(key, entry);
+    }
+    if (present) entry[kind].add(name);
+    else entry[kind].delete(name);
+    if (!present && Object.values(entry).every((names) => names.size === 0)) this.#childIndex.delete(key);
+    this.#queue.add(key);
+  }
+}
