@@ -33,9 +33,9 @@ const settings = {
     help: 'Always, IfNotPresent or Never',
     schema: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   },
-  runnerServiceAccount: {
-    env: 'SWITCHYARD_RUNNER_SERVICE_ACCOUNT',
-    help: 'service account of the runner pods (it may patch merchants/status and carts/status)',
+  runnerClusterRole: {
+    env: 'SWITCHYARD_RUNNER_CLUSTER_ROLE',
+    help: "ClusterRole bound to each merchant's runner ServiceAccount (it may patch merchants/status and carts/status)",
     schema: z.string().min(1).default('switchyard-runner'),
   },
   runnerLogLevel: {

@@ -36,7 +36,7 @@ const controller = new Controller({
   settings: {
     image: config.runnerImage,
     imagePullPolicy: config.runnerImagePullPolicy,
-    serviceAccountName: config.runnerServiceAccount,
+    clusterRoleName: config.runnerClusterRole,
     databaseSecret: { name: config.databaseSecretName, key: config.databaseSecretKey },
     logLevel: config.runnerLogLevel,
     resources: {

@@ -1,16 +1,33 @@
 // What the operator wants to exist for one Merchant or Cart: pure functions from the object and its service plans to
 // the manifests of its children. Nothing here talks to the API server.
-import type { V1CronJob, V1Deployment, V1EnvVar, V1Job, V1OwnerReference, V1PodSpec } from '@kubernetes/client-node';
+import type {
+  V1CronJob,
+  V1Deployment,
+  V1EnvVar,
+  V1Job,
+  V1OwnerReference,
+  V1PodSpec,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { runnerEnv } from '../api/runner-environment.ts';
 import { apiVersion, type Owner } from '../api/v1alpha1/types.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
-import { childLabels, childName, cleanupJobName, cleanupTimeAnnotation, type Component } from './names.ts';
+import {
+  childLabels,
+  childName,
+  cleanupJobName,
+  cleanupTimeAnnotation,
+  runnerIdentityName,
+  type Component,
+} from './names.ts';
 
 /** How the operator runs the runner: from its own configuration, the same for every object. */
 export interface RunnerSettings {
   image: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
-  serviceAccountName: string;
+  /** The ClusterRole that lets a runner report to its owner's status; bound per merchant. */
+  clusterRoleName: string;
   /** The Secret holding the hub store's PostgreSQL URL. */
   databaseSecret: { name: string; key: string };
   logLevel: string;
@@ -23,7 +40,11 @@ export type ServicePlan =
   | { service: ServiceName; mode: 'automatic'; suspended: boolean; batchSize: number }
   | { service: ServiceName; mode: 'interval'; suspended: boolean; batchSize: number; cron: string; timeZone: string };
 
-export type Child = (V1CronJob & { kind: 'CronJob' }) | (V1Deployment & { kind: 'Deployment' });
+export type Child =
+  | (V1CronJob & { kind: 'CronJob' })
+  | (V1Deployment & { kind: 'Deployment' })
+  | (V1ServiceAccount & { kind: 'ServiceAccount' })
+  | (V1RoleBinding & { kind: 'RoleBinding' });
 
 export interface OwnerContext {
   owner: Owner;
@@ -83,7 +104,7 @@ function runnerPodSpec(
 ): V1PodSpec {
   const { settings } = context;
   return {
-    serviceAccountName: settings.serviceAccountName,
+    serviceAccountName: runnerIdentityName(context.merchantName),
     restartPolicy,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [
@@ -106,7 +127,7 @@ function runnerPodSpec(
   };
 }
 
-function childMetadata(context: OwnerContext, service: ServiceName, component: Component, name: string) {
+function childMetadata(context: OwnerContext, service: ServiceName | undefined, component: Component, name: string) {
   const { owner } = context;
   return {
     name,
@@ -175,9 +196,32 @@ function buildWatcherDeployment(context: OwnerContext, plan: Extract<ServicePlan
   };
 }
 
-/** The workloads of one object: a CronJob per interval service, a watcher Deployment per Automatic service. */
+/**
+ * Each merchant's runners get an identity of their own, able to report to the status of that merchant's objects in
+ * that namespace and nothing else: a ServiceAccount and a RoleBinding of the runner ClusterRole.
+ */
+function buildRunnerIdentity(context: OwnerContext): Child[] {
+  const name = runnerIdentityName(context.owner.metadata.name);
+  const metadata = childMetadata(context, undefined, 'identity', name);
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: context.settings.clusterRoleName },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: context.owner.metadata.namespace }],
+    },
+  ];
+}
+
+/**
+ * The children of one object: a CronJob per interval service, a watcher Deployment per Automatic service, and for a
+ * Merchant the runners' identity, which its Carts' runners share.
+ */
 export function buildChildren(context: OwnerContext, plans: readonly ServicePlan[]): Child[] {
-  return plans.flatMap((plan): Child[] => {
+  const identity = context.owner.kind === 'Merchant' ? buildRunnerIdentity(context) : [];
+  const workloads = plans.flatMap((plan): Child[] => {
     switch (plan.mode) {
       case 'interval':
         return [buildCronJob(context, plan)];
@@ -187,6 +231,7 @@ export function buildChildren(context: OwnerContext, plans: readonly ServicePlan
         return [];
     }
   });
+  return [...identity, ...workloads];
 }
 
 /** Finished cleanup Jobs delete themselves after this long; the grace for a late cleanup is shorter. */

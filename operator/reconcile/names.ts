@@ -20,7 +20,7 @@ export const cleanupTimeAnnotation = 'switchyard.dev/cleanup-time';
 /** Selects every child the operator manages: the informers' label selector. */
 export const managedSelector = `${managedByLabel}=${managedByValue}`;
 
-export type Component = 'interval' | 'watcher' | 'cleanup';
+export type Component = 'interval' | 'watcher' | 'cleanup' | 'identity';
 
 export function kebabCase(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -44,6 +44,11 @@ export function childName(ownerName: string, service: ServiceName): string {
   return boundedName(ownerName, kebabCase(service));
 }
 
+/** The ServiceAccount (and RoleBinding) the runner pods of a merchant and its carts run as. */
+export function runnerIdentityName(merchantName: string): string {
+  return boundedName(merchantName, 'runner');
+}
+
 /** A cleanup Job's name is fixed by its scheduled minute, so creating it twice is harmless. */
 export function cleanupJobName(ownerName: string, service: ServiceName, scheduledFor: Date): string {
   const minute = Math.floor(scheduledFor.getTime() / 60_000).toString(36);
@@ -53,14 +58,14 @@ export function cleanupJobName(ownerName: string, service: ServiceName, schedule
 export function childLabels(
   ownerKind: OwnerKind,
   ownerName: string,
-  service: ServiceName,
+  service: ServiceName | undefined,
   component: Component,
 ): Record<string, string> {
   return {
     [managedByLabel]: managedByValue,
     [nameLabel]: runnerName,
     [componentLabel]: component,
-    [serviceLabel]: service,
+    ...(service && { [serviceLabel]: service }),
     [ownerKindLabel]: ownerKind,
     [ownerNameLabel]: ownerName,
   };

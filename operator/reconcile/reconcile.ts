@@ -1,5 +1,12 @@
 // The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
-import type { V1CronJob, V1Deployment, V1Job } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1CronJob,
+  V1Deployment,
+  V1Job,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OwnerKind } from '../api/v1alpha1/services.ts';
 import type { Merchant, Owner, OwnerStatus } from '../api/v1alpha1/types.ts';
@@ -14,7 +21,7 @@ import {
   type RunnerSettings,
   type ServicePlan,
 } from './desired.ts';
-import { cleanupTimeAnnotation } from './names.ts';
+import { childName, cleanupTimeAnnotation } from './names.ts';
 import { planServices, scheduleSeed } from './plan.ts';
 import { computeStatus, operatorStatusOf, type ServiceObservation } from './status.ts';
 
@@ -24,10 +31,13 @@ export interface OwnerRef {
   name: string;
 }
 
+/** The children of one object as the caches have them. */
 export interface ObservedChildren {
   cronJobs: V1CronJob[];
   deployments: V1Deployment[];
   jobs: V1Job[];
+  serviceAccounts: V1ServiceAccount[];
+  roleBindings: V1RoleBinding[];
 }
 
 /** What the reconcile reads: the informers' caches. */
@@ -64,45 +74,46 @@ export interface Outcome {
   requeueAfterMs?: number;
 }
 
-type ApplyResult = { changed: string[] };
-
 const toDate = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value));
 
-function sameChild(child: Child, observed: V1CronJob | V1Deployment): boolean {
-  return observed.metadata?.name === child.metadata?.name;
-}
-
-async function syncWorkloads(desired: Child[], observed: ObservedChildren, context: ReconcileContext, owner: Owner) {
-  const result: ApplyResult = { changed: [] };
-  const observedWorkloads: { kind: Child['kind']; object: V1CronJob | V1Deployment }[] = [
+/** The children that the reconcile applies, and deletes when no longer wanted; cleanup Jobs are handled apart. */
+function appliedChildren(observed: ObservedChildren): { kind: Child['kind']; object: KubernetesObject }[] {
+  return [
+    ...observed.serviceAccounts.map((object) => ({ kind: 'ServiceAccount' as const, object })),
+    ...observed.roleBindings.map((object) => ({ kind: 'RoleBinding' as const, object })),
     ...observed.cronJobs.map((object) => ({ kind: 'CronJob' as const, object })),
     ...observed.deployments.map((object) => ({ kind: 'Deployment' as const, object })),
   ];
+}
+
+/** Applies each child that is missing or differs from what is wanted, and deletes the unwanted; returns what changed. */
+async function syncChildren(desired: Child[], observed: ObservedChildren, context: ReconcileContext, owner: Owner) {
+  const changed: string[] = [];
+  const existing = appliedChildren(observed);
+  const find = (kind: Child['kind'], name: string | undefined) =>
+    existing.find((entry) => entry.kind === kind && entry.object.metadata?.name === name);
   for (const child of desired) {
-    const current = observedWorkloads.find((entry) => entry.kind === child.kind && sameChild(child, entry.object));
+    const current = find(child.kind, child.metadata?.name);
     if (current && isSubset(child, current.object)) continue;
     await context.writer.applyChild(child);
-    result.changed.push(`${child.kind} ${child.metadata!.name!}`);
+    const what = `${child.kind} ${child.metadata!.name!}`;
+    changed.push(what);
     context.events.record(
       owner,
       'Normal',
       current ? 'Updated' : 'Created',
-      `${current ? 'Restored' : 'Created'} ${child.kind} ${child.metadata!.name!}`,
+      `${current ? 'Restored' : 'Created'} ${what}`,
     );
   }
   // A service that changed mode (interval ↔ Automatic) or was disabled leaves a workload nobody wants.
-  for (const { kind, object } of observedWorkloads) {
-    if (desired.some((child) => child.kind === kind && sameChild(child, object))) continue;
+  for (const { kind, object } of existing) {
+    if (desired.some((child) => child.kind === kind && child.metadata?.name === object.metadata?.name)) continue;
     await context.writer.deleteChild(kind, object.metadata!.namespace!, object.metadata!.name!);
-    result.changed.push(`deleted ${kind} ${object.metadata!.name!}`);
-    context.events.record(
-      owner,
-      'Normal',
-      'Deleted',
-      `Deleted ${kind} ${object.metadata!.name!} (replaced or disabled)`,
-    );
+    const what = `${kind} ${object.metadata!.name!}`;
+    changed.push(`deleted ${what}`);
+    context.events.record(owner, 'Normal', 'Deleted', `Deleted ${what} (replaced or disabled)`);
   }
-  return result;
+  return changed;
 }
 
 function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | undefined): Date | undefined {
@@ -150,22 +161,21 @@ async function runDueCleanups(
 }
 
 function observeServices(
+  ownerName: string,
   plans: ServicePlan[],
-  children: Child[],
   observed: ObservedChildren,
   cleanups: Map<string, { nextTimes: Date[]; lastTime?: Date }>,
   now: Date,
 ): ServiceObservation[] {
   return plans.flatMap((plan): ServiceObservation[] => {
     if (plan.mode === 'disabled') return [];
-    const child = children.find(
-      (candidate) => candidate.metadata?.labels?.['switchyard.dev/service'] === plan.service,
-    )!;
-    const workload = { kind: child.kind, name: child.metadata!.name! };
+    const name = childName(ownerName, plan.service);
     if (plan.mode === 'automatic') {
+      const workload = { kind: 'Deployment' as const, name };
       return [{ service: plan.service, schedule: 'Automatic', workload, cleanup: cleanups.get(plan.service)! }];
     }
-    const cronJob = observed.cronJobs.find((candidate) => candidate.metadata?.name === workload.name);
+    const workload = { kind: 'CronJob' as const, name };
+    const cronJob = observed.cronJobs.find((candidate) => candidate.metadata?.name === name);
     const observation: ServiceObservation = { service: plan.service, schedule: plan.cron, workload };
     if (!plan.suspended) observation.nextRunTime = nextRunTimes(plan.cron, plan.timeZone, now, 1)[0];
     const lastRunTime = toDate(cronJob?.status?.lastScheduleTime);
@@ -254,7 +264,7 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   let cleanups: Awaited<ReturnType<typeof runDueCleanups>>;
   let changed: string[];
   try {
-    ({ changed } = await syncWorkloads(children, observed, context, owner));
+    changed = await syncChildren(children, observed, context, owner);
     cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
   } catch (error) {
     const message = `could not write the workloads: ${error instanceof Error ? error.message : String(error)}`;
@@ -265,7 +275,7 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   }
   if (changed.length > 0) context.log.info({ changed }, 'workloads written');
 
-  const services = observeServices(planned.plans, children, observed, cleanups, now);
+  const services = observeServices(owner.metadata.name, planned.plans, observed, cleanups, now);
   const waiting = unavailableWatchers(children, observed);
   const count = (kind: Child['kind'], noun: string) => {
     const n = children.filter((child) => child.kind === kind).length;

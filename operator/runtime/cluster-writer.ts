@@ -10,6 +10,13 @@ import type { Metrics } from './metrics.ts';
 export const operatorFieldManager = 'switchyard-operator';
 export const statusFieldManager = 'switchyard-operator-status';
 
+const childApiVersions: Record<Child['kind'], string> = {
+  CronJob: 'batch/v1',
+  Deployment: 'apps/v1',
+  ServiceAccount: 'v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+};
+
 const isConflict = (error: unknown) => (error as { code?: number }).code === 409;
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;
 
@@ -26,7 +33,7 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
     },
     async deleteChild(kind, namespace, name) {
       metrics.apiWrites.inc({ verb: 'delete' });
-      const apiVersion = kind === 'CronJob' ? 'batch/v1' : 'apps/v1';
+      const apiVersion = childApiVersions[kind];
       try {
         await objects.delete(
           { apiVersion, kind, metadata: { name, namespace } },

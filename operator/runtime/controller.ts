@@ -1,6 +1,6 @@
 // Wiring of informers, the work queue and the reconcile: events become keys, keys become reconciles.
 import type * as k8s from '@kubernetes/client-node';
-import type { V1CronJob, V1Deployment, V1Job } from '@kubernetes/client-node';
+import type { V1CronJob, V1Deployment, V1Job, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
 import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
@@ -32,6 +32,8 @@ export interface ControllerOptions {
 }
 
 const childTypes = {
+  ServiceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
+  RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
   CronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
   Deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   Job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
@@ -101,25 +103,13 @@ export class Controller {
       onDelete: (object) => this.#onChildEvent(kind, object, false),
     });
     // Only the children Switchyard manages: the label selector keeps everything else out of the cache.
-    this.#children = {
-      CronJob: new InformerSet(
-        kubeConfig,
-        childTypes.CronJob,
-        namespaces,
-        managedSelector,
-        childHandlers('CronJob'),
-        log,
-      ),
-      Deployment: new InformerSet(
-        kubeConfig,
-        childTypes.Deployment,
-        namespaces,
-        managedSelector,
-        childHandlers('Deployment'),
-        log,
-      ),
-      Job: new InformerSet(kubeConfig, childTypes.Job, namespaces, managedSelector, childHandlers('Job'), log),
-    };
+    const childKinds = Object.keys(childTypes) as ChildKind[];
+    const watchChildren = (kind: ChildKind) =>
+      new InformerSet(kubeConfig, childTypes[kind], namespaces, managedSelector, childHandlers(kind), log);
+    this.#children = Object.fromEntries(childKinds.map((kind) => [kind, watchChildren(kind)])) as Record<
+      ChildKind,
+      InformerSet
+    >;
   }
 
   get synced(): boolean {
@@ -181,6 +171,8 @@ export class Controller {
           cronJobs: lookup<V1CronJob>('CronJob'),
           deployments: lookup<V1Deployment>('Deployment'),
           jobs: lookup<V1Job>('Job'),
+          serviceAccounts: lookup<V1ServiceAccount>('ServiceAccount'),
+          roleBindings: lookup<V1RoleBinding>('RoleBinding'),
         };
         return observed;
       },
@@ -229,7 +221,13 @@ export class Controller {
     const key = ownerKey(owner);
     let entry = this.#childIndex.get(key);
     if (!entry) {
-      entry = { CronJob: new Set(), Deployment: new Set(), Job: new Set() };
+      entry = {
+        ServiceAccount: new Set(),
+        RoleBinding: new Set(),
+        CronJob: new Set(),
+        Deployment: new Set(),
+        Job: new Set(),
+      };
       this.#childIndex.set(key, entry);
     }
     if (present) entry[kind].add(name);

@@ -44,11 +44,25 @@ export class SupervisedInformer {
     log: Logger,
   ) {
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-    const [group, version] = type.apiVersion.split('/') as [string, string];
-    // Lists come back as plain JSON here, as watch events do (the typed clients would turn times into Dates), and
-    // list items lack apiVersion and kind, which watch events carry: add them so every cached object looks alike.
-    const list = async () => {
-      const result = (await (namespace
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+    const [group, version] = type.apiVersion.split('/') as [string, string | undefined];
+    // Lists should come back as plain JSON, as watch events do: the generic client does that for any group, but
+    // reaches only /apis; the core group (/api/v1) goes through the typed client, whose Dates a JSON round trip undoes.
+    const fetchList = async (): Promise<k8s.KubernetesListObject<k8s.KubernetesObject>> => {
+      if (version === undefined) {
+        const typed = await objects.list(
+          type.apiVersion,
+          type.kind,
+          namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          labelSelector,
+        );
+        return JSON.parse(JSON.stringify(typed)) as k8s.KubernetesListObject<k8s.KubernetesObject>;
+      }
+      return (await (namespace
         ? custom.listNamespacedCustomObject({ group, version, namespace, plural: type.plural, labelSelector })
         : custom.listClusterCustomObject({
             group,
@@ -56,7 +70,11 @@ export class SupervisedInformer {
             plural: type.plural,
             labelSelector,
           }))) as k8s.KubernetesListObject<k8s.KubernetesObject>;
-      result.items = result.items.map((item) => ({ apiVersion: type.apiVersion, kind: type.kind, ...item }));
+    };
+    // List items lack apiVersion and kind, which watch events carry: add them so every cached object looks alike.
+    const list = async () => {
+      const result = await fetchList();
+      result.items = result.items.map((item) => ({ ...item, apiVersion: type.apiVersion, kind: type.kind }));
       return result;
     };
     this.#informer = k8s.makeInformer(kubeConfig, collectionPath(type, namespace), list, labelSelector);

@@ -71,7 +71,7 @@ export function cartFixture(
 export const runnerSettingsFixture: RunnerSettings = {
   image: 'switchyard:test',
   imagePullPolicy: 'IfNotPresent',
-  serviceAccountName: 'switchyard-runner',
+  clusterRoleName: 'switchyard-runner',
   databaseSecret: { name: 'switchyard-hub-store', key: 'url' },
   logLevel: 'info',
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },

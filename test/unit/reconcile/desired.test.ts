@@ -30,6 +30,8 @@ describe('buildChildren', () => {
 
   it('makes a watcher Deployment per Automatic service and a CronJob per interval service, nothing for Disabled', () => {
     expect(children.map((child) => `${child.kind}/${child.metadata!.name!}`)).toEqual([
+      'ServiceAccount/acme-runner',
+      'RoleBinding/acme-runner',
       'Deployment/acme-order-delivery',
       'CronJob/acme-shipping-confirmations',
     ]);
@@ -56,6 +58,25 @@ describe('buildChildren', () => {
     }
   });
 
+  it("gives the merchant's runners an identity bound to the runner ClusterRole, which its carts' runners use", () => {
+    const binding = children.find((child) => child.kind === 'RoleBinding');
+    expect(binding?.kind === 'RoleBinding' && binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'switchyard-runner',
+    });
+    expect(binding?.kind === 'RoleBinding' && binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'acme-runner', namespace: 'shops' },
+    ]);
+    const cartChildren = buildChildren(
+      { owner: cartFixture(), merchantName: 'acme', settings: runnerSettingsFixture },
+      [{ service: 'shipmentUpload', mode: 'automatic', suspended: false, batchSize: 100 }],
+    );
+    expect(cartChildren.map((child) => child.kind)).toEqual(['Deployment']);
+    const pod = cartChildren[0]!.kind === 'Deployment' ? cartChildren[0]!.spec!.template.spec : undefined;
+    expect(pod?.serviceAccountName).toBe('acme-runner');
+  });
+
   it('builds the CronJob as the CronJob rules want it', () => {
     const cronJob = children.find((child) => child.kind === 'CronJob')!;
     expect(cronJob.spec).toMatchObject({
@@ -74,14 +95,14 @@ describe('buildChildren', () => {
   });
 
   it('runs the watcher in watch mode, scaled to zero when suspended', () => {
-    const [deployment] = buildChildren(merchantContext, [
-      { service: 'orderDelivery', mode: 'automatic', suspended: true, batchSize: 1 },
+    const [deployment] = buildChildren({ ...merchantContext, owner: cartFixture() }, [
+      { service: 'shipmentUpload', mode: 'automatic', suspended: true, batchSize: 1 },
     ]);
     expect(deployment!.kind).toBe('Deployment');
     const spec = deployment!.kind === 'Deployment' ? deployment!.spec! : undefined;
     expect(spec?.replicas).toBe(0);
     const pod = spec?.template.spec;
-    expect(pod?.containers[0]!.args).toEqual(['watch', '--service', 'orderDelivery']);
+    expect(pod?.containers[0]!.args).toEqual(['watch', '--service', 'shipmentUpload']);
   });
 
   it('runs pods with the restricted security context, resources, and secrets only by reference', () => {
@@ -123,8 +144,9 @@ describe('buildChildren', () => {
     const owner = merchantFixture();
     owner.metadata.labels = { 'app.kubernetes.io/instance': 'shops-app' };
     owner.metadata.annotations = { 'argocd.argoproj.io/tracking-id': 'shops-app:switchyard.dev/Merchant:shops/acme' };
-    const [child] = buildChildren({ owner, merchantName: 'acme', settings: runnerSettingsFixture }, plans);
-    expect(JSON.stringify(child)).not.toContain('shops-app');
+    const built = buildChildren({ owner, merchantName: 'acme', settings: runnerSettingsFixture }, plans);
+    expect(built.length).toBeGreaterThan(0);
+    expect(JSON.stringify(built)).not.toContain('shops-app');
   });
 });
 
