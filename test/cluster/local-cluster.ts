@@ -16,14 +16,7 @@ export const localKubeconfig = join(stateDir, 'kubeconfig');
 const kwokWorkdir = join(stateDir, 'kwok');
 
 export type BinaryName =
-  | 'etcd'
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kubectl'
-  | 'kwok'
-  | 'kwokctl'
-  | 'helm';
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kwok' | 'kwokctl' | 'helm';
 export type Binaries = Record<BinaryName, string>;
 
 export function readPinnedVersions(): Record<string, string> {
@@ -48,7 +41,12 @@ export async function ensureBinaries(): Promise<Binaries> {
       code === 0 ? resolvePaths(out) : reject(new Error(`${script} exited with code ${code}`)),
     );
   });
-  const paths = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2)));
+  const paths = Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
   return paths as Binaries;
 }
 

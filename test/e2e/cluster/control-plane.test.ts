@@ -126,7 +126,11 @@ describe('the test control plane', () => {
     await objects.patch(crd, undefined, undefined, 'e2e', true, k8s.PatchStrategy.ServerSideApply);
     await kubectl(['wait', '--for=condition=Established', 'crd/widgets.e2e.switchyard.dev', '--timeout=30s']);
 
-    const widget = { apiVersion: 'e2e.switchyard.dev/v1', kind: 'Widget', metadata: { name: 'w', namespace: namespace.name } };
+    const widget = {
+      apiVersion: 'e2e.switchyard.dev/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: namespace.name },
+    };
     const applied = await eventually('the new API to serve apply', () =>
       objects.patch(
         { ...widget, spec: { size: 1 } } as k8s.KubernetesObject,

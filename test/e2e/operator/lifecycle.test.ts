@@ -1,0 +1,208 @@
+// How Merchants and Carts converge through changes: schedule changes, suspend, manual edits, deletion, a Cart before
+// its Merchant, and an operator that restarts mid-way. Each ends with exactly the wanted children, none orphaned.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, isNotFound, useTestNamespace } from '../support/cluster.ts';
+import { startOperator, type RunningOperator } from '../support/operator.ts';
+import {
+  apps,
+  applyYaml,
+  batch,
+  core,
+  custom,
+  getOwner,
+  listWorkloads,
+  readyCondition,
+  waitForReady,
+} from '../support/switchyard.ts';
+
+const namespace = useTestNamespace('lifecycle');
+let operator: RunningOperator;
+
+beforeAll(async () => {
+  operator = await startOperator(namespace.name);
+});
+afterAll(async () => {
+  await operator.stop();
+});
+
+function merchant(name: string, services = '', extra = ''): string {
+  return `
+apiVersion: switchyard.dev/v1alpha1
+kind: Merchant
+metadata: { name: ${name} }
+spec:
+  warehouse: { url: "https://wms.example.com" }
+${extra}
+  services: {${services}}`;
+}
+
+function cart(name: string, merchantName: string, services = '', extra = ''): string {
+  return `
+apiVersion: switchyard.dev/v1alpha1
+kind: Cart
+metadata: { name: ${name} }
+spec:
+  merchantRef: { name: ${merchantName} }
+  platform: { url: "https://cart.example.com" }
+${extra}
+  services: {${services}}`;
+}
+
+const workloadsOf = async (prefix: string) =>
+  (await listWorkloads(namespace.name)).filter((workload) => workload.split('/')[1]!.startsWith(`${prefix}-`));
+
+async function waitForOwnWorkloads(prefix: string, expected: string[]) {
+  await eventually(`${prefix}'s workloads to be ${expected.join(', ')}`, async () => {
+    const actual = await workloadsOf(prefix);
+    return JSON.stringify(actual) === JSON.stringify([...expected].sort()) ? actual : undefined;
+  });
+}
+
+describe('schedule changes', () => {
+  it('replace the workload when a service moves between interval, Automatic and Disabled', async () => {
+    await applyYaml(namespace.name, merchant('sched', 'orderDelivery: { schedule: 10m }'));
+    await waitForOwnWorkloads('sched', [
+      'CronJob/sched-order-delivery',
+      'CronJob/sched-shipping-confirmations',
+      'CronJob/sched-inventory',
+    ]);
+    await applyYaml(namespace.name, merchant('sched', 'orderDelivery: { schedule: Automatic }'));
+    await waitForOwnWorkloads('sched', [
+      'Deployment/sched-order-delivery',
+      'CronJob/sched-shipping-confirmations',
+      'CronJob/sched-inventory',
+    ]);
+    await applyYaml(
+      namespace.name,
+      merchant('sched', 'orderDelivery: { schedule: Disabled }, inventory: { schedule: 2h }'),
+    );
+    await waitForOwnWorkloads('sched', ['CronJob/sched-shipping-confirmations', 'CronJob/sched-inventory']);
+    const ready = await waitForReady('Merchant', namespace.name, 'sched');
+    expect(ready.status?.services?.map((service) => service.name).sort()).toEqual([
+      'inventory',
+      'shippingConfirmations',
+    ]);
+    const inventory = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'sched-inventory' });
+    expect(inventory.spec?.schedule).toMatch(/^\d+ \d+(,\d+)+ \* \* \*$/);
+  });
+});
+
+describe('suspend', () => {
+  it('suspends CronJobs and scales watchers to zero without deleting anything, and resumes', async () => {
+    await applyYaml(namespace.name, merchant('paused', '', '  suspend: true'));
+    await waitForOwnWorkloads('paused', [
+      'Deployment/paused-order-delivery',
+      'CronJob/paused-shipping-confirmations',
+      'CronJob/paused-inventory',
+    ]);
+    const suspended = await waitForReady('Merchant', namespace.name, 'paused');
+    expect(readyCondition(suspended)?.reason).toBe('Suspended');
+    expect(
+      (await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'paused-inventory' })).spec?.suspend,
+    ).toBe(true);
+    expect(
+      (await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'paused-order-delivery' })).spec
+        ?.replicas,
+    ).toBe(0);
+
+    await applyYaml(namespace.name, merchant('paused', '', '  suspend: false'));
+    await eventually('the watcher to scale up again', async () => {
+      const deployment = await apps.readNamespacedDeployment({
+        namespace: namespace.name,
+        name: 'paused-order-delivery',
+      });
+      return deployment.spec?.replicas === 1 ? true : undefined;
+    });
+    const resumed = await waitForReady('Merchant', namespace.name, 'paused');
+    expect(readyCondition(resumed)?.reason).toBe('Reconciled');
+  });
+});
+
+describe('children changed by hand', () => {
+  it('restores a CronJob edited by hand and a Deployment deleted by hand', async () => {
+    await applyYaml(namespace.name, merchant('manual'));
+    await waitForReady('Merchant', namespace.name, 'manual');
+    const before = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'manual-inventory' });
+    await batch.patchNamespacedCronJob({
+      namespace: namespace.name,
+      name: 'manual-inventory',
+      body: [{ op: 'replace', path: '/spec/schedule', value: '* * * * *' }],
+    });
+    await apps.deleteNamespacedDeployment({ namespace: namespace.name, name: 'manual-order-delivery' });
+    await eventually('the schedule to be restored', async () => {
+      const cronJob = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'manual-inventory' });
+      return cronJob.spec?.schedule === before.spec?.schedule ? true : undefined;
+    });
+    await eventually('the Deployment to be recreated', () =>
+      apps.readNamespacedDeployment({ namespace: namespace.name, name: 'manual-order-delivery' }),
+    );
+  });
+});
+
+describe('deletion', () => {
+  it('garbage-collects every child of a deleted Merchant', async () => {
+    await applyYaml(namespace.name, merchant('gone'));
+    await waitForReady('Merchant', namespace.name, 'gone');
+    expect((await workloadsOf('gone')).length).toBe(3);
+    await custom.deleteNamespacedCustomObject({
+      group: 'switchyard.dev',
+      version: 'v1alpha1',
+      namespace: namespace.name,
+      plural: 'merchants',
+      name: 'gone',
+    });
+    await waitForOwnWorkloads('gone', []);
+    await eventually('the runner identity to be collected', async () => {
+      try {
+        await core.readNamespacedServiceAccount({ namespace: namespace.name, name: 'gone-runner' });
+        return undefined;
+      } catch (error) {
+        return isNotFound(error) ? true : undefined;
+      }
+    });
+  });
+});
+
+describe('a Cart before its Merchant', () => {
+  it('waits as MerchantNotFound and becomes Ready by itself once the Merchant appears', async () => {
+    await applyYaml(namespace.name, cart('early-cart', 'late'));
+    const waiting = await eventually('the Cart to report MerchantNotFound', async () => {
+      const owner = await getOwner('Cart', namespace.name, 'early-cart');
+      return readyCondition(owner)?.reason === 'MerchantNotFound' ? owner : undefined;
+    });
+    expect(readyCondition(waiting)?.status).toBe('False');
+    expect(waiting.status?.conditions?.find((condition) => condition.type === 'Reconciling')?.status).toBe('True');
+    expect(await workloadsOf('early-cart')).toEqual([]);
+
+    await applyYaml(namespace.name, merchant('late'));
+    await waitForReady('Cart', namespace.name, 'early-cart');
+    await waitForOwnWorkloads('early-cart', [
+      'CronJob/early-cart-order-download',
+      'Deployment/early-cart-shipment-upload',
+      'Deployment/early-cart-inventory-upload',
+    ]);
+  });
+});
+
+describe('an operator restart mid-way', () => {
+  it('converges with no duplicate or orphaned children', async () => {
+    const carts = Array.from({ length: 12 }, (_, index) => cart(`busy-${index}`, 'busy'));
+    await applyYaml(namespace.name, [merchant('busy'), ...carts].join('\n---\n'));
+    // Killed (no graceful shutdown) while it works through them; a new process takes over the expired lease.
+    await operator.kill();
+    operator = await startOperator(namespace.name);
+    for (let index = 0; index < 12; index += 1) await waitForReady('Cart', namespace.name, `busy-${index}`);
+    const expected = [
+      'Deployment/busy-order-delivery',
+      'CronJob/busy-shipping-confirmations',
+      'CronJob/busy-inventory',
+      ...Array.from({ length: 12 }, (_, index) => [
+        `CronJob/busy-${index}-order-download`,
+        `Deployment/busy-${index}-shipment-upload`,
+        `Deployment/busy-${index}-inventory-upload`,
+      ]).flat(),
+    ];
+    // Exactly these: a duplicate or an orphan would show up as an extra name.
+    await waitForOwnWorkloads('busy', expected);
+  });
+});
