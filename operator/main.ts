@@ -9,6 +9,13 @@ import { startHttpServer } from './runtime/http-server.ts';
 import { LeaderElector, defaultLeaseTimings } from './runtime/leader-election.ts';
 import { createMetrics } from './runtime/metrics.ts';
 
+if (process.argv.includes('--help')) {
+  console.log(
+    `switchyard-operator: reconciles Merchants and Carts\n\nSettings (flag, environment variable):\n${usage()}`,
+  );
+  process.exit(0);
+}
+
 let config;
 try {
   config = loadConfig(process.argv.slice(2), process.env);

@@ -70,7 +70,7 @@ export interface ReconcileContext {
 }
 
 export interface Outcome {
-  /** Reconcile again after this long even if nothing changes: the next schedule or cleanup time. */
+  /** Reconcile again after this long even if nothing changes: the next cleanup time. */
   requeueAfterMs?: number;
 }
 
@@ -287,16 +287,18 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
       ? {
           state: 'progressing',
           reason: 'WorkloadsProgressing',
-          message: `waiting for ${waiting.join(', ')} to become available`,
+          message: 'waiting for the watcher Deployments to become available',
         }
       : owner.spec.suspend
         ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
         : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
   await writeStatus(owner, verdict, services, context, now);
 
+  // Only cleanup times need a timer: when a CronJob fires, its status changes and that event brings the object
+  // back, refreshing nextRunTime and lastRunTime in one status write.
   return {
     requeueAfterMs: earliest(
-      services.flatMap((service) => [service.nextRunTime, service.cleanup?.nextTimes[0]]),
+      services.map((service) => service.cleanup?.nextTimes[0]),
       now,
     ),
   };

@@ -9,11 +9,21 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const clusterName = 'switchyard';
-const stateDir = join(repoRoot, '.cluster');
-export const localKubeconfig = join(stateDir, 'kubeconfig');
+const stateRoot = join(repoRoot, '.cluster');
 // kwokctl keeps each cluster's PKI, logs and process ids under its work dir; keep them beside the checkout.
-const kwokWorkdir = join(stateDir, 'kwok');
+const kwokWorkdir = join(stateRoot, 'kwok');
+
+/** A local cluster by name: `switchyard` is the one for development and tests; benchmarks make their own. */
+export interface LocalCluster {
+  name: string;
+  kubeconfig: string;
+}
+
+export const defaultCluster: LocalCluster = { name: 'switchyard', kubeconfig: join(stateRoot, 'kubeconfig') };
+
+export function namedCluster(name: string): LocalCluster {
+  return { name, kubeconfig: join(stateRoot, `${name}.kubeconfig`) };
+}
 
 export type BinaryName =
   'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kwok' | 'kwokctl' | 'helm';
@@ -77,23 +87,23 @@ export interface StartResult {
   seconds: number;
 }
 
-/** Starts the local cluster, or reuses it when it already answers. */
-export async function startLocalCluster(binaries: Binaries): Promise<StartResult> {
+/** Starts a local cluster, or reuses it when it already answers. */
+export async function startLocalCluster(binaries: Binaries, cluster = defaultCluster): Promise<StartResult> {
   const began = performance.now();
   const elapsed = () => Math.round((performance.now() - began) / 100) / 10;
-  if (await isClusterReady(binaries, localKubeconfig)) {
-    return { kubeconfig: localKubeconfig, started: false, seconds: elapsed() };
+  if (await isClusterReady(binaries, cluster.kubeconfig)) {
+    return { kubeconfig: cluster.kubeconfig, started: false, seconds: elapsed() };
   }
   // A cluster that exists but does not answer (processes gone after a reboot) is recreated from scratch.
-  await deleteKwokCluster(binaries);
-  mkdirSync(stateDir, { recursive: true });
+  await deleteKwokCluster(binaries, cluster);
+  mkdirSync(stateRoot, { recursive: true });
   const kwokctl = (...args: string[]) =>
-    run(binaries.kwokctl, ['--name', clusterName, ...args], { env: kwokEnv(), maxBuffer: 16 << 20 });
+    run(binaries.kwokctl, ['--name', cluster.name, ...args], { env: kwokEnv(), maxBuffer: 16 << 20 });
   await kwokctl(
     'create',
     'cluster',
     '--runtime=binary',
-    `--kubeconfig=${localKubeconfig}`,
+    `--kubeconfig=${cluster.kubeconfig}`,
     `--etcd-binary=${binaries.etcd}`,
     `--kube-apiserver-binary=${binaries['kube-apiserver']}`,
     `--kube-controller-manager-binary=${binaries['kube-controller-manager']}`,
@@ -105,26 +115,34 @@ export async function startLocalCluster(binaries: Binaries): Promise<StartResult
     '--extra-args=etcd=unsafe-no-fsync=true',
     '--wait=120s',
   );
-  await kwokctl('scale', 'node', '--replicas=2');
+  // Roomy fake nodes: the benchmark runs thousands of watcher pods.
+  await kwokctl(
+    'scale',
+    'node',
+    '--replicas=2',
+    '--param=.allocatable.pods=5000',
+    '--param=.allocatable.cpu=1000',
+    '--param=.allocatable.memory="2Ti"',
+  );
   await run(binaries.kubectl, [
     '--kubeconfig',
-    localKubeconfig,
+    cluster.kubeconfig,
     'wait',
     '--for=condition=Ready',
     'node',
     '--all',
     '--timeout=60s',
   ]);
-  return { kubeconfig: localKubeconfig, started: true, seconds: elapsed() };
+  return { kubeconfig: cluster.kubeconfig, started: true, seconds: elapsed() };
 }
 
-async function deleteKwokCluster(binaries: Binaries): Promise<void> {
-  if (!existsSync(join(kwokWorkdir, 'clusters', clusterName))) return;
-  await run(binaries.kwokctl, ['--name', clusterName, 'delete', 'cluster'], { env: kwokEnv() });
+async function deleteKwokCluster(binaries: Binaries, cluster: LocalCluster): Promise<void> {
+  if (!existsSync(join(kwokWorkdir, 'clusters', cluster.name))) return;
+  await run(binaries.kwokctl, ['--name', cluster.name, 'delete', 'cluster'], { env: kwokEnv() });
 }
 
-/** Stops every process of the local cluster and removes its state. */
-export async function stopLocalCluster(binaries: Binaries): Promise<void> {
-  await deleteKwokCluster(binaries);
-  rmSync(stateDir, { recursive: true, force: true });
+/** Stops every process of a local cluster and removes its state. */
+export async function stopLocalCluster(binaries: Binaries, cluster = defaultCluster): Promise<void> {
+  await deleteKwokCluster(binaries, cluster);
+  rmSync(cluster.kubeconfig, { force: true });
 }

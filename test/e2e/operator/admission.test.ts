@@ -1,6 +1,7 @@
 // Each admission rule, shown by a manifest that `kubectl apply` rejects with a message naming the field and the rule;
 // and what admission cannot judge, reported by the operator as Stalled with the field named.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Merchant } from '../../../operator/api/v1alpha1/types.ts';
 import { eventually, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import { applyYaml, getOwner, listWorkloads } from '../support/switchyard.ts';
@@ -103,7 +104,7 @@ describe('admission (the CRD schema and its CEL rules)', () => {
 
   it('accepts an empty services block and fills in every default', async () => {
     await applyYaml(namespace.name, merchant('', 'defaults'));
-    const created = await getOwner('Merchant', namespace.name, 'defaults');
+    const created = (await getOwner('Merchant', namespace.name, 'defaults')) as Merchant;
     expect(created.spec.timeZone).toBe('UTC');
     expect(created.spec.services).toEqual({
       orderDelivery: { schedule: 'Automatic', suspend: false, batchSize: 100 },
