@@ -1,0 +1,177 @@
+// The reconcile's orchestration with an in-memory view of the cluster and a recording writer: which writes it makes,
+// and, as important, which it does not. The same code runs against the real API server in test/e2e.
+import type { V1Job } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
+import type { Child } from '../../../operator/reconcile/desired.ts';
+import {
+  reconcileOwner,
+  type ClusterView,
+  type ObservedChildren,
+  type OwnerRef,
+  type ReconcileContext,
+} from '../../../operator/reconcile/reconcile.ts';
+import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
+import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
+import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
+
+/** A cluster in memory: applied children become observed ones, as the informers would make them. */
+function fakeCluster(owners: Owner[]) {
+  const children = new Map<string, Child>();
+  const jobs: (V1Job & { kind: 'Job' })[] = [];
+  const writes: string[] = [];
+  const statuses = new Map<string, OwnerStatus>();
+  const empty = (): ObservedChildren => ({
+    cronJobs: [],
+    deployments: [],
+    jobs: [],
+    serviceAccounts: [],
+    roleBindings: [],
+  });
+  const view: ClusterView = {
+    getOwner: (ref) => {
+      const owner = owners.find((candidate) => candidate.kind === ref.kind && candidate.metadata.name === ref.name);
+      return owner && { ...owner, status: statuses.get(`${ref.kind}/${ref.name}`) };
+    },
+    childrenOf: (ref) => {
+      const observed = empty();
+      const ofOwner = (labels: Record<string, string> | undefined) =>
+        labels?.['switchyard.dev/owner'] === ref.name && labels['switchyard.dev/owner-kind'] === ref.kind;
+      for (const child of children.values()) {
+        if (!ofOwner(child.metadata?.labels)) continue;
+        // Watchers become available as soon as they exist, as on kwok.
+        if (child.kind === 'Deployment') {
+          observed.deployments.push({
+            ...child,
+            metadata: { ...child.metadata, generation: 1 },
+            status: { observedGeneration: 1, conditions: [{ type: 'Available', status: 'True' }] },
+          });
+        } else if (child.kind === 'CronJob') observed.cronJobs.push(child);
+        else if (child.kind === 'ServiceAccount') observed.serviceAccounts.push(child);
+        else observed.roleBindings.push(child);
+      }
+      observed.jobs = jobs.filter((job) => ofOwner(job.metadata?.labels));
+      return observed;
+    },
+  };
+  const context = (now: Date): ReconcileContext => ({
+    view,
+    now: () => now,
+    settings: runnerSettingsFixture,
+    log: pino({ level: 'silent' }),
+    events: { record: () => undefined },
+    onCleanupStarted: () => undefined,
+    writer: {
+      applyChild: (child) => {
+        writes.push(`apply ${child.kind}/${child.metadata!.name!}`);
+        children.set(`${child.kind}/${child.metadata!.name!}`, structuredClone(child));
+        return Promise.resolve();
+      },
+      deleteChild: (kind, _namespace, name) => {
+        writes.push(`delete ${kind}/${name}`);
+        children.delete(`${kind}/${name}`);
+        return Promise.resolve();
+      },
+      createJob: (job) => {
+        writes.push(`create Job/${job.metadata!.name!}`);
+        const exists = jobs.some((existing) => existing.metadata?.name === job.metadata?.name);
+        if (!exists) jobs.push(job);
+        return Promise.resolve(!exists);
+      },
+      applyStatus: (owner, status) => {
+        writes.push(`status ${owner.kind}/${owner.metadata.name}`);
+        // What the API server would then hold: the runner's fields merged with the operator's.
+        statuses.set(`${owner.kind}/${owner.metadata.name}`, structuredClone(status));
+        return Promise.resolve();
+      },
+    },
+  });
+  return { children, jobs, writes, statuses, context };
+}
+
+const ref = (owner: Owner): OwnerRef => ({ kind: owner.kind, namespace: 'shops', name: owner.metadata.name });
+const now = new Date('2026-11-27T12:00:00Z');
+
+describe('reconcileOwner', () => {
+  it('applies every child once, then writes nothing while nothing changes', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.writes.filter((write) => write.startsWith('apply')).sort()).toEqual([
+      'apply CronJob/acme-inventory',
+      'apply CronJob/acme-shipping-confirmations',
+      'apply Deployment/acme-order-delivery',
+      'apply RoleBinding/acme-runner',
+      'apply ServiceAccount/acme-runner',
+    ]);
+    const ready = () => cluster.statuses.get('Merchant/acme')?.conditions?.find((c) => c.type === 'Ready');
+    // The watcher it just created cannot be available yet: Reconciling, until the next look finds it available.
+    expect(ready()).toMatchObject({ status: 'False', reason: 'WorkloadsProgressing' });
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 1_000)));
+    expect(cluster.writes).toEqual(['status Merchant/acme']);
+    expect(ready()).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 2_000)));
+    expect(cluster.writes).toEqual([]);
+  });
+
+  it('deletes the workload of a service that was disabled', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    merchant.spec.services.inventory = { schedule: 'Disabled', suspend: false, batchSize: 100 };
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.writes).toEqual(['delete CronJob/acme-inventory', 'status Merchant/acme']);
+  });
+
+  it('waits for the Merchant without creating anything', async () => {
+    const cart = cartFixture();
+    const cluster = fakeCluster([cart]);
+    await reconcileOwner(ref(cart), cluster.context(now));
+    expect(cluster.writes).toEqual(['status Cart/acme-shopify']);
+    const ready = cluster.statuses
+      .get('Cart/acme-shopify')
+      ?.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'MerchantNotFound' });
+  });
+
+  describe('cleanup runs', () => {
+    const merchant = merchantFixture();
+    const seed = scheduleSeed(merchant, 'orderDelivery');
+    const [morning] = cleanupTimesForDay(seed, '2026-11-27', merchant.spec.timeZone);
+
+    it('starts the cleanup Job that is due, once, and reports it', async () => {
+      const cluster = fakeCluster([merchant]);
+      const late = new Date(morning.getTime() + 30 * 60_000);
+      const outcome = await reconcileOwner(ref(merchant), cluster.context(late));
+      const created = cluster.writes.filter((write) => write.startsWith('create'));
+      expect(created).toHaveLength(1);
+      expect(cluster.jobs[0]?.metadata?.annotations?.['switchyard.dev/cleanup-time']).toBe(morning.toISOString());
+      const service = cluster.statuses.get('Merchant/acme')?.services?.find((entry) => entry.name === 'orderDelivery');
+      expect(service?.cleanup?.lastTime).toBe(morning.toISOString().replace('.000Z', 'Z'));
+      expect(service?.cleanup?.nextTimes).toHaveLength(2);
+      // The next wake-up is the next cleanup, not sooner.
+      expect(outcome.requeueAfterMs).toBeGreaterThan(60 * 60_000);
+
+      cluster.writes.length = 0;
+      await reconcileOwner(ref(merchant), cluster.context(new Date(late.getTime() + 60_000)));
+      expect(cluster.writes.filter((write) => write.startsWith('create'))).toEqual([]);
+    });
+
+    it('runs a cleanup missed while the operator was down only if it is less than an hour late', async () => {
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(new Date(morning.getTime() + 61 * 60_000)));
+      expect(cluster.jobs).toHaveLength(0);
+    });
+
+    it('starts no cleanup for a suspended merchant', async () => {
+      const suspended = merchantFixture({ spec: { suspend: true } });
+      const cluster = fakeCluster([suspended]);
+      await reconcileOwner(ref(suspended), cluster.context(new Date(morning.getTime() + 60_000)));
+      expect(cluster.jobs).toHaveLength(0);
+    });
+  });
+});
