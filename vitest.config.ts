@@ -19,6 +19,16 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The runner against a real PostgreSQL (started by the global setup) and loopback cart and warehouse servers.
+        test: {
+          name: 'runner',
+          include: ['test/runner/**/*.test.ts'],
+          globalSetup: ['test/runner/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { eventually as pollUntil } from '../../support/eventually.ts';
 
 const run = promisify(execFile);
 
@@ -43,26 +44,13 @@ export function useTestNamespace(prefix: string): { readonly name: string } {
   return namespace;
 }
 
-/** Polls until `probe` returns a value other than undefined, or fails with the last observation. */
-export async function eventually<T>(
+/** Polls until `probe` holds; against a cluster, with a minute's patience and a gentler pace by default. */
+export function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
-  { timeoutMs = 60_000, intervalMs = 250 } = {},
+  probe: () => T | undefined | Promise<T | undefined>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`, { cause: lastError });
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return pollUntil(what, probe, { timeoutMs: 60_000, intervalMs: 250, ...options });
 }
 
 /** True for the API server's 404 as client-node 2.x reports it. */

@@ -1,0 +1,19 @@
+// Outside a cluster (no service account, no KUBECONFIG) there is no status to write: reports go to the log.
+import type { Logger } from 'pino';
+import type { StatusReporter } from './reporter.ts';
+
+export function createLogOnlyReporter(log: Logger): StatusReporter {
+  return {
+    report(owner, report) {
+      log.info(
+        {
+          owner: `${owner.kind}/${owner.namespace}/${owner.name}`,
+          failedRecords: report.failedRecords?.count,
+          lastResult: report.lastResult,
+        },
+        'status report (no Kubernetes API configured)',
+      );
+      return Promise.resolve();
+    },
+  };
+}

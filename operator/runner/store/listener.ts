@@ -1,0 +1,116 @@
+// A LISTEN connection that stays up: when PostgreSQL restarts or drops the session, it reconnects with backoff and
+// reports the reconnect, so the watcher can catch up on what it missed while deaf. A periodic probe finds sessions
+// that died silently (a half-open TCP connection delivers no error and no notifications).
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface ListenerOptions {
+  readonly databaseUrl: string;
+  readonly channel: string;
+  readonly applicationName: string;
+  readonly log: Logger;
+  readonly onNotification: () => void;
+  /** Called after each successful (re)connect: notifications sent meanwhile were lost. */
+  readonly onListening: () => void;
+}
+
+const firstReconnectDelayMs = 250;
+const maxReconnectDelayMs = 5000;
+const probeTimeoutMs = 5000;
+
+export function reconnectDelay(failedAttempts: number): number {
+  return Math.min(firstReconnectDelayMs * 2 ** failedAttempts, maxReconnectDelayMs);
+}
+
+export class NotificationListener {
+  readonly #options: ListenerOptions;
+  #client: pg.Client | undefined;
+  readonly #abandoned = new WeakSet<pg.Client>();
+  #failedAttempts = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Work in progress (a connect, a probe, closing a dead client), awaited on close. */
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(options: ListenerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#track(this.#connect());
+  }
+
+  /** Checks that the session still answers; a session that does not is replaced. */
+  probe(): void {
+    const client = this.#client;
+    if (!client) return;
+    this.#track(
+      client.query('SELECT 1').then(
+        () => undefined,
+        (error: unknown) => this.#lost(client, error),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) {
+      this.#abandoned.add(client);
+      this.#track(client.end().catch(() => undefined));
+    }
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked: Promise<void> = work
+      .catch((error: unknown) => this.#options.log.error({ err: error }, 'notification listener failed'))
+      .finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  async #connect(): Promise<void> {
+    const { databaseUrl, applicationName, channel, log } = this.#options;
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: applicationName,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      // Bounds the probe: a session that does not answer in time is as good as dead.
+      query_timeout: probeTimeoutMs,
+    });
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client, new Error('the connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel === channel) this.#options.onNotification();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      this.#lost(client, error);
+      return;
+    }
+    if (this.#closed || this.#abandoned.has(client)) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+    if (this.#failedAttempts > 0) log.info('listening again for new work');
+    this.#failedAttempts = 0;
+    this.#options.onListening();
+  }
+
+  #lost(client: pg.Client, error: unknown): void {
+    if (this.#abandoned.has(client)) return;
+    this.#abandoned.add(client);
+    if (this.#client === client) this.#client = undefined;
+    this.#track(client.end().catch(() => undefined));
+    if (this.#closed) return;
+    const delay = reconnectDelay(this.#failedAttempts++);
+    this.#options.log.warn({ err: error, reconnectInMs: delay }, 'lost the notification connection; reconnecting');
+    this.#reconnectTimer = setTimeout(() => this.#track(this.#connect()), delay);
+  }
+}

@@ -1,0 +1,188 @@
+// What reaches the owner's status, and how often in Automatic mode.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../operator/runner/log.ts';
+import { CoalescingReporter } from '../../operator/runner/reporting/coalescing-reporter.ts';
+import { runnerFieldManagerFor } from '../../operator/runner/reporting/kubernetes-reporter.ts';
+import {
+  buildServiceReport,
+  differsOnlyInTimes,
+  outcomeOf,
+  statusApplyBody,
+  truncateReason,
+  type ServiceStatusReport,
+} from '../../operator/runner/reporting/status-report.ts';
+import { RecordingReporter } from './support/recording-reporter.ts';
+
+const finishedAt = new Date('2026-01-01T12:00:00Z');
+const owner = { kind: 'Cart', namespace: 'shop', name: 'web-shop' } as const;
+
+describe('outcomeOf', () => {
+  it.each([
+    [{ processed: 0, failed: 0, completed: true }, 'Succeeded'],
+    [{ processed: 5, failed: 0, completed: true }, 'Succeeded'],
+    [{ processed: 5, failed: 2, completed: true }, 'PartiallyFailed'],
+    [{ processed: 5, failed: 5, completed: true }, 'Failed'],
+    [{ processed: 5, failed: 0, completed: false }, 'Failed'],
+  ] as const)('%j is %s', (run, outcome) => {
+    expect(outcomeOf({ ...run, finishedAt })).toBe(outcome);
+  });
+});
+
+describe('buildServiceReport', () => {
+  const failures = Array.from({ length: 12 }, (_, index) => ({
+    id: `O-${index}`,
+    reason: index === 0 ? 'é'.repeat(300) : 'HTTP 422: nope',
+    time: new Date(finishedAt.getTime() - index * 1000),
+  }));
+
+  it('reports the count, at most ten samples with reasons of at most 256 characters, and the last result', () => {
+    const report = buildServiceReport(
+      'shipmentUpload',
+      { count: 12, sample: failures },
+      { finishedAt, processed: 7, failed: 3, completed: true },
+    );
+    expect(report.name).toBe('shipmentUpload');
+    expect(report.lastResult).toEqual({
+      time: '2026-01-01T12:00:00.000Z',
+      outcome: 'PartiallyFailed',
+      processed: 7,
+      failed: 3,
+    });
+    expect(report.failedRecords?.count).toBe(12);
+    expect(report.failedRecords?.sample).toHaveLength(10);
+    expect(report.failedRecords?.sample[1]).toEqual({
+      id: 'O-1',
+      reason: 'HTTP 422: nope',
+      time: '2026-01-01T11:59:59.000Z',
+    });
+    expect(Array.from(report.failedRecords!.sample[0]!.reason)).toHaveLength(256);
+  });
+
+  it('leaves failedRecords out when the store could not be read', () => {
+    const report = buildServiceReport('orderDelivery', undefined, {
+      finishedAt,
+      processed: 0,
+      failed: 0,
+      completed: false,
+    });
+    expect(report).toEqual({
+      name: 'orderDelivery',
+      lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Failed', processed: 0, failed: 0 },
+    });
+  });
+});
+
+describe('truncateReason', () => {
+  it('keeps short reasons and cuts long ones by characters, marking the cut', () => {
+    expect(truncateReason('short')).toBe('short');
+    const cut = truncateReason('😀'.repeat(300));
+    expect(Array.from(cut)).toHaveLength(256);
+    expect(cut.endsWith('😀…')).toBe(true);
+  });
+});
+
+describe('the server-side apply body', () => {
+  it("holds the owner's identity and only the runner's fields of its own service", () => {
+    const report = buildServiceReport(
+      'inventoryUpload',
+      { count: 0, sample: [] },
+      { finishedAt, processed: 1, failed: 0, completed: true },
+    );
+    expect(statusApplyBody(owner, 'switchyard.dev/v1alpha1', report)).toEqual({
+      apiVersion: 'switchyard.dev/v1alpha1',
+      kind: 'Cart',
+      metadata: { name: 'web-shop', namespace: 'shop' },
+      status: {
+        services: [
+          {
+            name: 'inventoryUpload',
+            failedRecords: { count: 0, sample: [] },
+            lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Succeeded', processed: 1, failed: 0 },
+          },
+        ],
+      },
+    });
+  });
+
+  it('is applied under a field manager per service, so services of one owner do not erase each other', () => {
+    expect(runnerFieldManagerFor('orderDelivery')).toBe('switchyard-runner/orderDelivery');
+    expect(runnerFieldManagerFor('inventory')).not.toBe(runnerFieldManagerFor('orderDelivery'));
+  });
+});
+
+const reportAt = (time: string, processed: number, failedCount = 0): ServiceStatusReport =>
+  buildServiceReport(
+    'orderDelivery',
+    {
+      count: failedCount,
+      sample: Array.from({ length: failedCount }, () => ({ id: 'X', reason: 'r', time: new Date(time) })),
+    },
+    { finishedAt: new Date(time), processed, failed: 0, completed: true },
+  );
+
+describe('differsOnlyInTimes', () => {
+  it('ignores timestamps and nothing else', () => {
+    expect(differsOnlyInTimes(reportAt('2026-01-01T00:00:00Z', 1, 1), reportAt('2026-01-01T00:05:00Z', 1, 1))).toBe(
+      true,
+    );
+    expect(differsOnlyInTimes(reportAt('2026-01-01T00:00:00Z', 1), reportAt('2026-01-01T00:00:00Z', 2))).toBe(false);
+    expect(differsOnlyInTimes(reportAt('2026-01-01T00:00:00Z', 1, 0), reportAt('2026-01-01T00:00:00Z', 1, 1))).toBe(
+      false,
+    );
+  });
+});
+
+describe('CoalescingReporter', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes at once, then at most once per interval with the latest report, and skips time-only changes', async () => {
+    vi.useFakeTimers();
+    const inner = new RecordingReporter();
+    const reporter = new CoalescingReporter(inner, owner, 10_000, createLogger('silent'));
+
+    reporter.offer(reportAt('2026-01-01T00:00:00Z', 1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(inner.reports.map((entry) => entry.report.lastResult.processed)).toEqual([1]);
+
+    reporter.offer(reportAt('2026-01-01T00:00:01Z', 2));
+    reporter.offer(reportAt('2026-01-01T00:00:02Z', 3));
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(inner.reports).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(inner.reports.map((entry) => entry.report.lastResult.processed)).toEqual([1, 3]);
+
+    reporter.offer(reportAt('2026-01-01T00:01:00Z', 3));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(inner.reports).toHaveLength(2);
+
+    reporter.offer(reportAt('2026-01-01T00:02:00Z', 4));
+    await reporter.flush();
+    expect(inner.reports.map((entry) => entry.report.lastResult.processed)).toEqual([1, 3, 4]);
+    expect(inner.reports.every((entry) => entry.owner === owner)).toBe(true);
+  });
+
+  it('writes again after a failed write even when only the time changed', async () => {
+    let fail = true;
+    const written: ServiceStatusReport[] = [];
+    const reporter = new CoalescingReporter(
+      {
+        report(_owner, report) {
+          if (fail) return Promise.reject(new Error('API server unavailable'));
+          written.push(report);
+          return Promise.resolve();
+        },
+      },
+      owner,
+      0,
+      createLogger('silent'),
+    );
+    reporter.offer(reportAt('2026-01-01T00:00:00Z', 1));
+    await reporter.flush();
+    fail = false;
+    reporter.offer(reportAt('2026-01-01T00:00:01Z', 1));
+    await reporter.flush();
+    expect(written).toHaveLength(1);
+  });
+});

@@ -1,0 +1,42 @@
+// The environment the operator's pod templates give a runner (operator/api/runner-environment.ts), built for a
+// service from a few facts. Shared by the runner's tests and its benchmark.
+import { runnerEnv } from '../../operator/api/runner-environment.ts';
+import { serviceCatalogue, type ServiceName } from '../../operator/api/v1alpha1/services.ts';
+
+export interface RunnerSetup {
+  readonly service: ServiceName;
+  readonly namespace: string;
+  /** The Merchant's or Cart's name. */
+  readonly owner: string;
+  readonly merchant: string;
+  readonly endpointUrl: string;
+  readonly databaseUrl: string;
+  readonly token?: string;
+  readonly batchSize?: number;
+  readonly leaseSeconds?: number;
+  readonly sweepSeconds?: number;
+  readonly requestTimeoutSeconds?: number;
+}
+
+/** The environment the operator's pod template would give this runner. */
+export function runnerEnvironment(setup: RunnerSetup): Record<string, string> {
+  const optional = (name: string, value: number | string | undefined) =>
+    value === undefined ? {} : { [name]: String(value) };
+  return {
+    [runnerEnv.ownerKind]: serviceCatalogue[setup.service].owner,
+    [runnerEnv.ownerName]: setup.owner,
+    [runnerEnv.namespace]: setup.namespace,
+    [runnerEnv.merchant]: setup.merchant,
+    [runnerEnv.service]: setup.service,
+    [runnerEnv.batchSize]: String(setup.batchSize ?? 100),
+    [runnerEnv.endpointType]: 'http',
+    [runnerEnv.endpointUrl]: setup.endpointUrl,
+    [runnerEnv.databaseUrl]: setup.databaseUrl,
+    // RUNNER_TEST_LOG=debug shows the runners' logs while a test or the benchmark runs.
+    [runnerEnv.logLevel]: process.env.RUNNER_TEST_LOG ?? 'silent',
+    ...optional(runnerEnv.endpointToken, setup.token),
+    ...optional(runnerEnv.leaseSeconds, setup.leaseSeconds),
+    ...optional(runnerEnv.sweepSeconds, setup.sweepSeconds),
+    ...optional(runnerEnv.requestTimeoutSeconds, setup.requestTimeoutSeconds),
+  };
+}
