@@ -19,6 +19,8 @@ export const cleanupTimeAnnotation = 'switchyard.dev/cleanup-time';
 
 /** Selects every child the operator manages: the informers' label selector. */
 export const managedSelector = `${managedByLabel}=${managedByValue}`;
+/** Selects the cleanup Jobs among them. */
+export const cleanupJobSelector = `${managedSelector},${componentLabel}=cleanup`;
 
 export type Component = 'interval' | 'watcher' | 'cleanup' | 'identity';
 

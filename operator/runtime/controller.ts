@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
 import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
 import type { RunnerSettings } from '../reconcile/desired.ts';
-import { managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
+import { cleanupJobSelector, managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
 import {
   reconcileOwner,
   type ClusterView,
@@ -104,8 +104,10 @@ export class Controller {
     });
     // Only the children Switchyard manages: the label selector keeps everything else out of the cache.
     const childKinds = Object.keys(childTypes) as ChildKind[];
+    // Of the Jobs, only cleanup runs matter (the CronJobs report their own runs), and CronJobs leave many behind.
+    const selectorOf = (kind: ChildKind) => (kind === 'Job' ? cleanupJobSelector : managedSelector);
     const watchChildren = (kind: ChildKind) =>
-      new InformerSet(kubeConfig, childTypes[kind], namespaces, managedSelector, childHandlers(kind), log);
+      new InformerSet(kubeConfig, childTypes[kind], namespaces, selectorOf(kind), childHandlers(kind), log);
     this.#children = Object.fromEntries(childKinds.map((kind) => [kind, watchChildren(kind)])) as Record<
       ChildKind,
       InformerSet

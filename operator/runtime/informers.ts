@@ -79,9 +79,13 @@ export class SupervisedInformer {
     };
     this.#informer = k8s.makeInformer(kubeConfig, collectionPath(type, namespace), list, labelSelector);
     this.#log = log.child({ informer: type.kind, namespace: namespace ?? '*' });
-    // The cache keeps the very objects handed to these callbacks: dropping managedFields here keeps memory small.
+    // The cache keeps the very objects handed to these callbacks: dropping what the operator never reads (the field
+    // managers, kubectl's copy of the last applied object) here keeps memory small.
     const keep = (object: k8s.KubernetesObject) => {
-      if (object.metadata) delete object.metadata.managedFields;
+      if (object.metadata) {
+        delete object.metadata.managedFields;
+        delete object.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
+      }
       this.#failures = 0;
       handlers.onChange(object);
     };
