@@ -1,0 +1,271 @@
+// npm run demo: Switchyard end to end on this machine. A local cluster with the Helm chart installed, the operator,
+// a merchant with two carts, a warehouse and two cart platforms on loopback, the hub store on PostgreSQL, and the
+// runner doing the work of the pods the operator creates. Orders flow until Ctrl-C, which cleans everything up.
+//
+// DEMO_SECONDS=N stops it by itself after N seconds.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import type { Owner } from '../operator/api/v1alpha1/types.ts';
+import {
+  defaultCluster,
+  ensureBinaries,
+  repoRoot,
+  startLocalCluster,
+  stopLocalCluster,
+} from '../test/cluster/local-cluster.ts';
+import { RunnerPods } from '../test/cluster/runner-pods.ts';
+import { startFakeCart, startFakeWarehouse, type FakeCart } from '../test/support/contract-servers.ts';
+import { startPostgres } from '../test/support/postgres.ts';
+
+const run = promisify(execFile);
+const namespace = 'demo';
+const systemNamespace = 'switchyard-system';
+const release = 'switchyard';
+const skus = ['MUG-RED', 'MUG-BLUE', 'TEE-M', 'TEE-L', 'CAP'];
+// The warehouse refuses this one as a person would have to fix it: it shows up in failedRecords.
+const unmappedSku = 'GIFT-WRAP';
+
+const say = (text: string) => console.log(`\x1b[1m▶\x1b[0m ${text}`);
+const cleanups: (() => Promise<unknown>)[] = [];
+
+const binaries = await ensureBinaries();
+const { kubeconfig, started } = await startLocalCluster(binaries);
+if (started) cleanups.push(() => stopLocalCluster(binaries, defaultCluster));
+const kubectl = async (...args: string[]) =>
+  (await run(binaries.kubectl, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 })).stdout;
+const kubectlApply = (yaml: string) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(binaries.kubectl, ['--kubeconfig', kubeconfig, 'apply', '-n', namespace, '-f', '-']);
+    child.stdin.end(yaml);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply exited ${code}`))));
+  });
+say(`local cluster ${started ? 'started' : 'reused'}: KUBECONFIG=${kubeconfig}`);
+
+// The install a platform team makes: the CRDs (kept current: Helm installs them only once) and the chart.
+await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds'));
+await run(binaries.helm, [
+  'upgrade',
+  '--install',
+  release,
+  join(repoRoot, 'charts/switchyard'),
+  '--kubeconfig',
+  kubeconfig,
+  '--namespace',
+  systemNamespace,
+  '--create-namespace',
+  '--set',
+  'replicaCount=1',
+]);
+cleanups.push(() => run(binaries.helm, ['uninstall', release, '--kubeconfig', kubeconfig, '-n', systemNamespace]));
+say(`helm upgrade --install ${release} charts/switchyard -n ${systemNamespace}`);
+
+await kubectl('delete', 'namespace', namespace, '--ignore-not-found', '--wait=true');
+await kubectl('create', 'namespace', namespace);
+cleanups.push(() => kubectl('delete', 'namespace', namespace, '--wait=false'));
+
+// The systems outside the cluster: the hub store, a warehouse and two cart platforms.
+const postgres = await startPostgres();
+cleanups.push(() => postgres.stop());
+const warehouse = await startFakeWarehouse({ token: 'wms-secret' });
+const carts: Record<string, FakeCart> = {
+  'acme-shopify': await startFakeCart({ token: 'shopify-secret' }),
+  'acme-etsy': await startFakeCart({ token: 'etsy-secret' }),
+};
+cleanups.push(() => Promise.all([warehouse, ...Object.values(carts)].map((server) => server.close())));
+say(
+  `hub store ${postgres.url.replace(/:[^:@]*@/, ':***@')}; warehouse ${warehouse.url}; carts ${Object.values(carts)
+    .map((cart) => cart.url)
+    .join(', ')}`,
+);
+
+const secret = (name: string, data: Record<string, string>) =>
+  `apiVersion: v1\nkind: Secret\nmetadata: { name: ${name} }\nstringData: ${JSON.stringify(data)}\n---\n`;
+await kubectlApply(
+  secret('switchyard-hub-store', { url: postgres.url }) +
+    secret('acme-wms', { token: 'wms-secret' }) +
+    secret('acme-shopify', { token: 'shopify-secret' }) +
+    secret('acme-etsy', { token: 'etsy-secret' }) +
+    `apiVersion: switchyard.dev/v1alpha1
+kind: Merchant
+metadata: { name: acme }
+spec:
+  timeZone: America/Chicago
+  warehouse: { url: "${warehouse.url}", credentialsSecretRef: { name: acme-wms } }
+  services:
+    orderDelivery: { schedule: Automatic }
+    shippingConfirmations: { schedule: 15m }
+    inventory: { schedule: 1h }
+` +
+    Object.entries(carts)
+      .map(
+        ([name, cart]) => `---
+apiVersion: switchyard.dev/v1alpha1
+kind: Cart
+metadata: { name: ${name} }
+spec:
+  merchantRef: { name: acme }
+  platform: { url: "${cart.url}", credentialsSecretRef: { name: ${name} } }
+  services:
+    orderDownload: { schedule: 5m }
+    shipmentUpload: { schedule: Automatic }
+    inventoryUpload: { schedule: Automatic }
+`,
+      )
+      .join(''),
+);
+say('kubectl apply: Merchant acme, Carts acme-shopify and acme-etsy, and their Secrets');
+
+// The operator, run here with the chart's ServiceAccount identity (kwok's pods only stand in for it).
+const { stdout: token } = await run(binaries.kubectl, [
+  '--kubeconfig',
+  kubeconfig,
+  'create',
+  'token',
+  `${release}`,
+  '-n',
+  systemNamespace,
+  '--duration=24h',
+]);
+const operatorKubeconfig = join(tmpdir(), 'switchyard-demo-operator.kubeconfig');
+const admin = new k8s.KubeConfig();
+admin.loadFromFile(kubeconfig);
+const server = admin.getCurrentCluster()!;
+writeFileSync(
+  operatorKubeconfig,
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server: server.server, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'operator', user: { token: token.trim() } }],
+    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'operator' } }],
+    'current-context': 'operator',
+  }),
+  { mode: 0o600 },
+);
+const operator: ChildProcess = spawn(process.execPath, [join(repoRoot, 'operator/main.ts')], {
+  env: {
+    ...process.env,
+    KUBECONFIG: operatorKubeconfig,
+    POD_NAMESPACE: systemNamespace,
+    SWITCHYARD_RUNNER_CLUSTER_ROLE: `${release}-runner`,
+    SWITCHYARD_HTTP_PORT: '18080',
+    SWITCHYARD_LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+cleanups.push(() => stopProcess(operator));
+say(
+  'operator started (as system:serviceaccount:switchyard-system:switchyard); metrics on http://127.0.0.1:18080/metrics',
+);
+
+const runnerPods = new RunnerPods({ kubeconfig, namespace });
+await runnerPods.start();
+cleanups.push(() => runnerPods.stop());
+say("runner pods run as local processes, each as its pod's ServiceAccount");
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+// The world turns: shoppers order, the warehouse ships and counts stock.
+const firstOrderNumber = 1000;
+let orderNumber = firstOrderNumber;
+function placeOrder(): void {
+  const cartNames = Object.keys(carts);
+  const cartName = cartNames[orderNumber % cartNames.length]!;
+  orderNumber += 1;
+  const sku = orderNumber % 9 === 0 ? unmappedSku : skus[orderNumber % skus.length]!;
+  carts[cartName]!.orders.put({ id: String(orderNumber), lines: [{ sku, quantity: 1 + (orderNumber % 3) }] });
+}
+warehouse.orders.respondWith((order) =>
+  JSON.stringify(order).includes(unmappedSku)
+    ? { status: 422, reason: `ship method not mapped for ${unmappedSku}` }
+    : undefined,
+);
+let shipmentNumber = 0;
+warehouse.orders.onApplied((write) => {
+  const orderId = String(write.body.id);
+  setTimeout(() => {
+    shipmentNumber += 1;
+    warehouse.shipments.put({
+      id: `SHP-${shipmentNumber}`,
+      orderId,
+      carrier: 'UPS',
+      trackingNumber: `1Z${orderId.replace(/\W/g, '')}`,
+    });
+  }, 2_000).unref();
+});
+const restock = () =>
+  warehouse.inventory.put(...skus.map((sku) => ({ sku, quantity: 20 + Math.floor(Math.random() * 80) })));
+restock();
+
+/** What `kubectl create job --from=cronjob/…` does: an interval service's run, now rather than at its next slot. */
+let manualRuns = 0;
+async function runNow(cronJob: string): Promise<void> {
+  manualRuns += 1;
+  await kubectl('create', 'job', '-n', namespace, `${cronJob}-now-${manualRuns}`, `--from=cronjob/${cronJob}`).catch(
+    () => undefined,
+  );
+}
+
+const custom = admin.makeApiClient(k8s.CustomObjectsApi);
+async function statusLine(plural: 'merchants' | 'carts', name: string): Promise<string> {
+  const owner = (await custom.getNamespacedCustomObject({
+    group: 'switchyard.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural,
+    name,
+  })) as Owner;
+  const ready = owner.status?.conditions?.find((condition) => condition.type === 'Ready');
+  return `${name} ${ready?.status === 'True' ? 'Ready' : (ready?.reason ?? 'pending')}, failed ${owner.status?.failedRecords ?? 0}`;
+}
+
+async function report(): Promise<void> {
+  const placed = orderNumber - firstOrderNumber;
+  const tracking = Object.values(carts).reduce((total, cart) => total + cart.tracking.applied.length, 0);
+  const inventory = Object.values(carts).reduce((total, cart) => total + cart.inventory.applied.length, 0);
+  const statuses = await Promise.all([
+    statusLine('merchants', 'acme'),
+    ...Object.keys(carts).map((name) => statusLine('carts', name)),
+  ]).catch(() => ['status not yet written']);
+  say(
+    `orders placed ${placed} → at warehouse ${warehouse.orders.applied.length} (refused ${warehouse.orders.received.filter((w) => w.status >= 400).length}) | ` +
+      `tracking at carts ${tracking} | inventory updates at carts ${inventory} | ${statuses.join('; ')}`,
+  );
+}
+
+const timers = [
+  setInterval(placeOrder, 2_000),
+  setInterval(() => void Promise.all(Object.keys(carts).map((cart) => runNow(`${cart}-order-download`))), 10_000),
+  setInterval(() => void runNow('acme-shipping-confirmations'), 10_000),
+  setInterval(() => {
+    restock();
+    void runNow('acme-inventory');
+  }, 20_000),
+  setInterval(() => void report(), 5_000),
+];
+say('shoppers order every 2 s; Order Download, Shipping Confirmations and Inventory are run now and then by hand');
+say('Ctrl-C stops the demo and removes what it made');
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const timer of timers) clearInterval(timer);
+  await report();
+  say('cleaning up');
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(String(error)));
+  say('done');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+if (process.env.DEMO_SECONDS) setTimeout(() => void stop(), Number(process.env.DEMO_SECONDS) * 1000);

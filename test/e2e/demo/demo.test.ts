@@ -1,0 +1,48 @@
+// The README's first command, end to end: the demo must show orders reaching the warehouse, tracking and inventory
+// reaching the carts, a refused order counted in the Merchant's status, and clean up after itself.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../cluster/local-cluster.ts';
+import { kubectl } from '../support/cluster.ts';
+
+// The demo drives the local kwok cluster itself; against another cluster (KUBECONFIG set) there is nothing to show.
+describe.skipIf(process.env.KUBECONFIG !== undefined)('npm run demo', () => {
+  it('moves records end to end, reports failed records in status, and cleans up', { timeout: 300_000 }, async () => {
+    const output: string[] = [];
+    const demo = spawn(process.execPath, [join(repoRoot, 'demo/demo.ts')], {
+      env: { ...process.env, DEMO_SECONDS: '70' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    demo.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    demo.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => demo.on('exit', resolve));
+    const text = output.join('');
+    expect(code, text).toBe(0);
+
+    const reports = [
+      ...text.matchAll(
+        /at warehouse (\d+) \(refused (\d+)\) \| tracking at carts (\d+) \| inventory updates at carts (\d+) \| acme Ready, failed (\d+)/g,
+      ),
+    ];
+    const last = reports.at(-1)?.slice(1).map(Number);
+    expect(last, text).toBeDefined();
+    const [delivered, refused, tracking, inventory, failed] = last!;
+    expect(delivered).toBeGreaterThan(5);
+    expect(refused).toBeGreaterThan(0);
+    expect(tracking).toBeGreaterThan(0);
+    expect(inventory).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    expect(text).toContain('done');
+    // What the demo made is gone (the namespace may still be terminating).
+    const namespaces = await kubectl([
+      'get',
+      'namespace',
+      'demo',
+      '-o',
+      'jsonpath={.status.phase}',
+      '--ignore-not-found',
+    ]);
+    expect(['', 'Terminating']).toContain(namespaces.trim());
+  });
+});
