@@ -31,5 +31,8 @@ export const runnerEnv = {
   requestTimeoutSeconds: 'SWITCHYARD_REQUEST_TIMEOUT_SECONDS',
 } as const;
 
-/** The field manager under which the runner reports to its owner's status; the operator never writes these fields. */
+/**
+ * The prefix of the field managers under which runners report to their owner's status, one per service
+ * (`switchyard-runner/<service>`), so that each service's runner owns its own entry. The operator never writes these.
+ */
 export const runnerFieldManager = 'switchyard-runner';

@@ -176,7 +176,7 @@ export const runnerReportSchema = z.object({
       sample: z.array(failedRecordSample).max(10).optional().describe('A bounded sample of the failed records.'),
     })
     .optional()
-    .describe('Written by the runner (field manager switchyard-runner); the operator never writes it.'),
+    .describe('Written by the runner (field manager switchyard-runner/<service>); the operator never writes it.'),
   lastResult: z
     .object({
       time: time,
