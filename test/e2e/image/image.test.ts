@@ -3,13 +3,13 @@
 // the image would run them: with only its environment, and writing nothing to its own files.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../../cluster/local-cluster.ts';
 import { useTestNamespace } from '../support/cluster.ts';
 import { buildWithoutDocker, copyBuildContext, parseDockerfile, type BuiltImage } from './dockerfile.ts';
+import { freeLoopbackPort } from '../../support/free-port.ts';
 
 const namespace = useTestNamespace('image');
 const workDir = mkdtempSync(join(tmpdir(), 'switchyard-image-'));
@@ -68,14 +68,6 @@ function startEntryPoint(command: string, args: string[], env: Record<string, st
     child.on('exit', (code) => resolve({ code, output }));
   });
   return { child, exited, output: () => output };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('the Dockerfile', () => {
@@ -139,7 +131,7 @@ describe('the image', () => {
   });
 
   it('switchyard-operator connects to the cluster and serves /healthz, /readyz and /metrics', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const operator = startEntryPoint(image.entrypoint[0]!, [], {
       KUBECONFIG: inject('kubeconfig'),
       SWITCHYARD_LEADER_ELECTION: 'false',

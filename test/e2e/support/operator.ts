@@ -1,9 +1,9 @@
 // Runs the real operator process (operator/main.ts) against the test cluster, as `npm start` would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { repoRoot } from '../../cluster/local-cluster.ts';
+import { freeLoopbackPort } from '../../support/free-port.ts';
 
 export interface RunningOperator {
   readonly logs: string[];
@@ -14,14 +14,6 @@ export interface RunningOperator {
   kill(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
@@ -29,7 +21,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startOperator(namespace: string, env: Record<string, string> = {}): Promise<RunningOperator> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const child = spawn(process.execPath, [join(repoRoot, 'operator/main.ts')], {
     env: {
       ...process.env,
