@@ -142,7 +142,10 @@ async function runDueCleanups(
     if (plan.mode !== 'automatic') continue;
     const seed = scheduleSeed(owner, plan.service);
     let lastTime = lastCleanupTime(plan.service, observed.jobs, owner.status);
-    const due = plan.suspended ? undefined : dueCleanup(seed, timeZone, now, lastTime);
+    // A cleanup slot that passed before the object existed is not a missed cleanup: there was nothing to clean.
+    const created = toDate(owner.metadata.creationTimestamp);
+    const dueAfter = lastTime && created && lastTime > created ? lastTime : (created ?? lastTime);
+    const due = plan.suspended ? undefined : dueCleanup(seed, timeZone, now, dueAfter);
     if (due) {
       if (await context.writer.createJob(buildCleanupJob(ownerContext, plan, due))) {
         context.onCleanupStarted();

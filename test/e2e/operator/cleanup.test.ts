@@ -31,8 +31,9 @@ spec:
   services: { shippingConfirmations: { schedule: Disabled }, inventory: { schedule: Disabled } }`,
     );
     const merchant = await getOwner('Merchant', namespace.name, 'tidy');
-    const today = new Date().toISOString().slice(0, 10);
-    const [morning] = cleanupTimesForDay(scheduleSeed(merchant, 'orderDelivery'), today, 'UTC');
+    // Tomorrow's slot: a slot that passed before the Merchant existed is, rightly, not a missed cleanup.
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    const [morning] = cleanupTimesForDay(scheduleSeed(merchant, 'orderDelivery'), tomorrow, 'UTC');
     // The operator "comes back" 20 minutes after the morning cleanup was due.
     const offset = morning.getTime() + 20 * 60_000 - Date.now();
     const metrics = createMetrics();

@@ -167,6 +167,14 @@ describe('reconcileOwner', () => {
       expect(cluster.jobs).toHaveLength(0);
     });
 
+    it('does not count a slot that passed before the object existed as a missed cleanup', async () => {
+      const newer = merchantFixture();
+      newer.metadata.creationTimestamp = new Date(morning.getTime() + 60_000).toISOString();
+      const cluster = fakeCluster([newer]);
+      await reconcileOwner(ref(newer), cluster.context(new Date(morning.getTime() + 10 * 60_000)));
+      expect(cluster.jobs).toHaveLength(0);
+    });
+
     it('starts no cleanup for a suspended merchant', async () => {
       const suspended = merchantFixture({ spec: { suspend: true } });
       const cluster = fakeCluster([suspended]);
