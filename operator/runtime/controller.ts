@@ -107,7 +107,9 @@ export class Controller {
     // Of the Jobs, only cleanup runs matter (the CronJobs report their own runs), and CronJobs leave many behind.
     const selectorOf = (kind: ChildKind) => (kind === 'Job' ? cleanupJobSelector : managedSelector);
     const watchChildren = (kind: ChildKind) =>
-      new InformerSet(kubeConfig, childTypes[kind], namespaces, selectorOf(kind), childHandlers(kind), log);
+      new InformerSet(kubeConfig, childTypes[kind], namespaces, selectorOf(kind), childHandlers(kind), log, {
+        compactSpecs: true,
+      });
     this.#children = Object.fromEntries(childKinds.map((kind) => [kind, watchChildren(kind)])) as Record<
       ChildKind,
       InformerSet

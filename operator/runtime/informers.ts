@@ -19,6 +19,28 @@ export interface InformerHandlers {
 
 const restartBackoff = { baseMs: 1_000, maxMs: 60_000 };
 
+export interface InformerOptions {
+  /**
+   * Hold each object's spec as JSON text, parsed again on every read: thousands of workloads' pod templates take a
+   * few kilobytes each as text, and many times that as objects.
+   */
+  compactSpecs?: boolean;
+}
+
+const specTexts = new WeakMap<object, string>();
+
+function compactSpec(object: k8s.KubernetesObject): void {
+  const withSpec = object as { spec?: unknown };
+  if (withSpec.spec === undefined) return;
+  specTexts.set(object, JSON.stringify(withSpec.spec));
+  delete withSpec.spec;
+}
+
+function withSpec(object: k8s.KubernetesObject | undefined): k8s.KubernetesObject | undefined {
+  const text = object && specTexts.get(object);
+  return text === undefined ? object : ({ ...object, spec: JSON.parse(text) as unknown } as k8s.KubernetesObject);
+}
+
 function collectionPath(type: ResourceType, namespace: string | undefined): string {
   const prefix = type.apiVersion.includes('/') ? `/apis/${type.apiVersion}` : `/api/${type.apiVersion}`;
   return namespace ? `${prefix}/namespaces/${namespace}/${type.plural}` : `${prefix}/${type.plural}`;
@@ -42,6 +64,7 @@ export class SupervisedInformer {
     labelSelector: string | undefined,
     handlers: InformerHandlers,
     log: Logger,
+    options: InformerOptions = {},
   ) {
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
@@ -86,6 +109,7 @@ export class SupervisedInformer {
         delete object.metadata.managedFields;
         delete object.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
       }
+      if (options.compactSpecs) compactSpec(object);
       this.#failures = 0;
       handlers.onChange(object);
     };
@@ -114,11 +138,11 @@ export class SupervisedInformer {
   }
 
   list(namespace?: string): readonly k8s.KubernetesObject[] {
-    return this.#informer.list(namespace);
+    return this.#informer.list(namespace).map((object) => withSpec(object)!);
   }
 
   get(name: string, namespace: string): k8s.KubernetesObject | undefined {
-    return this.#informer.get(name, namespace);
+    return withSpec(this.#informer.get(name, namespace));
   }
 
   #restartLater(error: unknown): void {
@@ -145,9 +169,10 @@ export class InformerSet {
     labelSelector: string | undefined,
     handlers: InformerHandlers,
     log: Logger,
+    options: InformerOptions = {},
   ) {
     const make = (namespace: string | undefined) =>
-      new SupervisedInformer(kubeConfig, type, namespace, labelSelector, handlers, log);
+      new SupervisedInformer(kubeConfig, type, namespace, labelSelector, handlers, log, options);
     this.#clusterWide = namespaces.length === 0 ? make(undefined) : undefined;
     this.#informers = new Map(namespaces.map((namespace) => [namespace, make(namespace)]));
   }
