@@ -65,6 +65,8 @@ export class Controller {
   /** Owner key → the names of its children, per kind, so a reconcile need not scan the namespace. */
   readonly #childIndex = new Map<string, Record<ChildKind, Set<string>>>();
   readonly #queue: WorkQueue;
+  /** The generation last seen of each Merchant, so that its status updates do not wake all its Carts. */
+  readonly #merchantGenerations = new Map<string, number | undefined>();
   #resyncTimer: NodeJS.Timeout | undefined;
   #synced = false;
 
@@ -77,8 +79,10 @@ export class Controller {
       onUnexpectedError: (key, error) => log.error({ key, err: error }, 'reconcile failed unexpectedly'),
     });
     const ownerHandlers = (kind: OwnerKind): InformerHandlers => {
-      const changed = (object: k8s.KubernetesObject) => this.#onOwnerEvent(kind, object);
-      return { onChange: changed, onDelete: changed };
+      return {
+        onChange: (object) => this.#onOwnerEvent(kind, object, true),
+        onDelete: (object) => this.#onOwnerEvent(kind, object, false),
+      };
     };
     this.#owners = {
       Merchant: new InformerSet(
@@ -204,13 +208,18 @@ export class Controller {
     this.#resyncTimer.unref();
   }
 
-  #onOwnerEvent(kind: OwnerKind, object: k8s.KubernetesObject): void {
+  #onOwnerEvent(kind: OwnerKind, object: k8s.KubernetesObject, present: boolean): void {
     const namespace = object.metadata?.namespace;
     const name = object.metadata?.name;
     if (!namespace || !name) return;
-    this.#queue.add(ownerKey({ kind, namespace, name }));
+    const key = ownerKey({ kind, namespace, name });
+    this.#queue.add(key);
     if (kind === 'Merchant') {
-      // Carts follow their Merchant: its existence and its time zone.
+      // Carts follow their Merchant's existence and spec (its time zone), not its status updates.
+      const generation = object.metadata?.generation;
+      if (present && this.#merchantGenerations.get(key) === generation) return;
+      if (present) this.#merchantGenerations.set(key, generation);
+      else this.#merchantGenerations.delete(key);
       for (const cart of this.#owners.Cart.list(namespace) as Cart[]) {
         if (cart.spec?.merchantRef?.name === name)
           this.#queue.add(ownerKey({ kind: 'Cart', namespace, name: cart.metadata.name }));
