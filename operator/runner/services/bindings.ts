@@ -14,10 +14,11 @@ import {
   cartTrackingBody,
   idempotencyKey,
   warehouseOrderBody,
+  type DeliveryServiceName,
   type DeliveryTarget,
 } from '../records/outbound.ts';
 import type { Pool } from '../store/database.ts';
-import { claimDeliveries, settleDeliveries } from '../store/deliveries.ts';
+import { claimDeliveries, settleDeliveries, type ClaimedRows } from '../store/deliveries.ts';
 import { deliveryFailures, intakeFailures, type FailureSummary } from '../store/failures.ts';
 import {
   takeInventoryLevels,
@@ -118,101 +119,73 @@ export function bindService(config: RunnerConfig, pool: Pool, connectors: Connec
     }
     case 'orderDelivery': {
       const warehouse = required(connectors.warehouse, 'warehouse');
-      const target = { service: 'orderDelivery', namespace, destination: config.merchant } as const;
       return deliveryBinding(
         pool,
-        target,
+        { service: 'orderDelivery', namespace, destination: config.merchant },
         warehouse.maxConcurrentWrites,
         (write) => warehouse.postOrder(write),
-        async (...args) => {
-          const rows = await claimDeliveries(pool, target, ...args);
-          return rows.map((row) => {
-            const key = hubOrderId(row.cart, row.source_id);
-            return outgoing(
-              target,
-              row.record_id,
-              row.revision,
-              key,
-              warehouseOrderBody(row.cart, row.source_id, row.payload),
-            );
-          });
-        },
+        (row) => ({
+          recordKey: hubOrderId(row.cart, row.source_id),
+          body: warehouseOrderBody(row.cart, row.source_id, row.payload),
+        }),
       );
     }
     case 'shipmentUpload': {
       const cart = required(connectors.cart, 'cart');
-      const target = { service: 'shipmentUpload', namespace, destination: config.owner.name } as const;
       return deliveryBinding(
         pool,
-        target,
+        { service: 'shipmentUpload', namespace, destination: config.owner.name },
         cart.maxConcurrentWrites,
         (write) => cart.postTracking(write),
-        async (...args) => {
-          const rows = await claimDeliveries(pool, target, ...args);
-          return rows.map((row) =>
-            outgoing(
-              target,
-              row.record_id,
-              row.revision,
-              row.source_id,
-              cartTrackingBody(row.source_id, row.order_source_id, row.payload),
-            ),
-          );
-        },
+        (row) => ({
+          recordKey: row.source_id,
+          body: cartTrackingBody(row.source_id, row.order_source_id, row.payload),
+        }),
       );
     }
     case 'inventoryUpload': {
       const cart = required(connectors.cart, 'cart');
-      const target = { service: 'inventoryUpload', namespace, destination: config.owner.name } as const;
       return deliveryBinding(
         pool,
-        target,
+        { service: 'inventoryUpload', namespace, destination: config.owner.name },
         cart.maxConcurrentWrites,
         (write) => cart.postInventoryLevel(write),
-        async (...args) => {
-          const rows = await claimDeliveries(pool, target, ...args);
-          return rows.map((row) =>
-            outgoing(
-              target,
-              row.record_id,
-              row.revision,
-              row.sku,
-              cartInventoryBody(row.sku, Number(row.on_hand), Number(row.reserved), row.reported_at),
-            ),
-          );
-        },
+        (row) => ({
+          recordKey: row.sku,
+          body: cartInventoryBody(row.sku, Number(row.on_hand), Number(row.reserved), row.reported_at),
+        }),
       );
     }
   }
 }
 
-function outgoing(
-  target: DeliveryTarget,
-  recordId: string,
-  revision: string,
-  recordKey: string,
-  body: Record<string, unknown>,
-): Outgoing {
-  return {
-    recordId,
-    revision,
-    write: { recordKey, idempotencyKey: idempotencyKey(target, recordKey, revision), body },
-  };
-}
-
-function deliveryBinding(
+/**
+ * A delivery service: claims its records from the store, shapes each into the write its destination takes (with an
+ * idempotency key per record version), sends, and settles the outcomes.
+ */
+function deliveryBinding<S extends DeliveryServiceName>(
   pool: Pool,
-  target: DeliveryTarget,
+  target: DeliveryTarget & { service: S },
   maxConcurrentWrites: number,
   send: DeliveryWork['send'],
-  claim: DeliveryWork['claim'],
+  shape: (row: ClaimedRows[S]) => { recordKey: string; body: Record<string, unknown> },
 ): BoundService {
   return {
     kind: 'delivery',
     target,
     failures: (size) => deliveryFailures(pool, target, size),
     work: {
-      claim,
+      async claim(...args) {
+        const rows = await claimDeliveries(pool, target, ...args);
+        return rows.map((row): Outgoing => {
+          const { recordKey, body } = shape(row);
+          return {
+            recordId: row.record_id,
+            revision: row.revision,
+            write: { recordKey, idempotencyKey: idempotencyKey(target, recordKey, row.revision), body },
+          };
+        });
+      },
       send,
       settle: (leaseOwner, passId, settlements) => settleDeliveries(pool, target, leaseOwner, passId, settlements),
       maxConcurrentWrites,

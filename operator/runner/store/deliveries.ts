@@ -81,7 +81,7 @@ export interface ClaimedInventoryLevel {
   reserved: string;
   reported_at: Date;
 }
-interface ClaimedRows {
+export interface ClaimedRows {
   orderDelivery: ClaimedOrder;
   shipmentUpload: ClaimedShipment;
   inventoryUpload: ClaimedInventoryLevel;
