@@ -13,6 +13,7 @@ import { apiVersion, type Cart, type Merchant, type Owner } from '../operator/ap
 import { buildChildren, type Child } from '../operator/reconcile/desired.ts';
 import { planServices } from '../operator/reconcile/plan.ts';
 import { createClusterWriter } from '../operator/runtime/cluster-writer.ts';
+import { shareConnections } from '../operator/runtime/kube-config.ts';
 import { createMetrics } from '../operator/runtime/metrics.ts';
 import {
   ensureBinaries,
@@ -74,7 +75,8 @@ async function prepareCluster(binaries: Binaries, name: string) {
   await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds'));
   await kubectl('wait', '--for=condition=Established', 'crd/merchants.switchyard.dev', 'crd/carts.switchyard.dev');
   await kubectl('create', 'namespace', namespace);
-  const kc = new k8s.KubeConfig();
+  // The operator's own client setup, so that the baseline and the operator talk to the API server alike.
+  const kc = shareConnections(new k8s.KubeConfig());
   kc.loadFromFile(cluster.kubeconfig);
   return { cluster, kc };
 }

@@ -7,6 +7,7 @@ import { Controller } from './runtime/controller.ts';
 import { createClusterWriter, createEventRecorder } from './runtime/cluster-writer.ts';
 import { startHttpServer } from './runtime/http-server.ts';
 import { LeaderElector, defaultLeaseTimings } from './runtime/leader-election.ts';
+import { shareConnections } from './runtime/kube-config.ts';
 import { createMetrics } from './runtime/metrics.ts';
 
 if (process.argv.includes('--help')) {
@@ -32,7 +33,7 @@ const log = pino({
   redact: ['err.headers.authorization', 'err.body.data', '*.token', '*.password', 'headers.authorization'],
 });
 
-const kubeConfig = new k8s.KubeConfig();
+const kubeConfig = shareConnections(new k8s.KubeConfig());
 kubeConfig.loadFromDefault();
 const metrics = createMetrics();
 const controller = new Controller({

@@ -16,11 +16,12 @@ async function chooseReporter(log: Logger): Promise<StatusReporter> {
     return createLogOnlyReporter(log);
   }
   // Loaded only when needed: the client takes about a second to load, a noticeable share of a short run.
-  const [{ KubeConfig }, { createKubernetesStatusReporter }] = await Promise.all([
+  const [{ KubeConfig }, { createKubernetesStatusReporter }, { shareConnections }] = await Promise.all([
     import('@kubernetes/client-node'),
     import('./reporting/kubernetes-reporter.ts'),
+    import('../runtime/kube-config.ts'),
   ]);
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = shareConnections(new KubeConfig());
   kubeConfig.loadFromDefault();
   return createKubernetesStatusReporter(kubeConfig);
 }

@@ -1,0 +1,26 @@
+// The API client's configuration, with connections that are kept and reused.
+//
+// client-node 2.0.1 builds a new undici Agent for every request (KubeConfig.applySecurityAuthentication calls
+// createDispatcher each time), so no connection is ever reused: every request pays a TLS handshake, and every idle
+// socket and its TLS buffers linger until they time out. At thousands of requests that is most of the operator's
+// memory and much of the API server's work. Here the dispatcher is made once per set of TLS settings and shared.
+import { createHash } from 'node:crypto';
+import type { Cluster, KubeConfig } from '@kubernetes/client-node';
+
+type CreateDispatcher = (cluster: Cluster | null, agentOptions: object) => unknown;
+
+/** Makes `kubeConfig` reuse one dispatcher (one connection pool) per distinct TLS settings; returns it. */
+export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
+  // createDispatcher is private in the typings, but it is the one place every request gets its dispatcher from.
+  const target = kubeConfig as unknown as { createDispatcher: CreateDispatcher };
+  const create = target.createDispatcher.bind(kubeConfig);
+  const dispatchers = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    // Keyed by the TLS settings themselves, so a rotated client certificate gets a pool of its own.
+    const settings = JSON.stringify(kubeConfig.createDispatcherOptions(cluster, agentOptions));
+    const key = createHash('sha256').update(settings).digest('hex');
+    if (!dispatchers.has(key)) dispatchers.set(key, create(cluster, agentOptions));
+    return dispatchers.get(key);
+  };
+  return kubeConfig;
+}
