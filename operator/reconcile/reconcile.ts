@@ -9,7 +9,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OwnerKind } from '../api/v1alpha1/services.ts';
-import type { Merchant, Owner, OwnerStatus } from '../api/v1alpha1/types.ts';
+import type { Merchant, Owner, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';
 import { dueCleanup, nextCleanupTimes, nextRunTimes } from '../schedule/index.ts';
 import { isSameJson, isSubset } from './compare.ts';
 import type { Verdict } from './conditions.ts';
@@ -168,6 +168,7 @@ function observeServices(
   plans: ServicePlan[],
   observed: ObservedChildren,
   cleanups: Map<string, { nextTimes: Date[]; lastTime?: Date }>,
+  reportedServices: ServiceStatus[] | undefined,
   now: Date,
 ): ServiceObservation[] {
   return plans.flatMap((plan): ServiceObservation[] => {
@@ -180,6 +181,15 @@ function observeServices(
     const workload = { kind: 'CronJob' as const, name };
     const cronJob = observed.cronJobs.find((candidate) => candidate.metadata?.name === name);
     const observation: ServiceObservation = { service: plan.service, schedule: plan.cron, workload };
+    const reported = reportedServices?.find((service) => service.name === plan.service);
+    const running = (cronJob?.status?.active?.length ?? 0) > 0;
+    if (running && !plan.suspended && reported?.schedule === plan.cron && reported.nextRunTime) {
+      // A run's times are reported when it ends, so that a run costs one status write rather than two.
+      observation.nextRunTime = new Date(reported.nextRunTime);
+      if (reported.lastRunTime) observation.lastRunTime = new Date(reported.lastRunTime);
+      if (reported.lastSuccessTime) observation.lastSuccessTime = new Date(reported.lastSuccessTime);
+      return [observation];
+    }
     if (!plan.suspended) observation.nextRunTime = nextRunTimes(plan.cron, plan.timeZone, now, 1)[0];
     const lastRunTime = toDate(cronJob?.status?.lastScheduleTime);
     const lastSuccessTime = toDate(cronJob?.status?.lastSuccessfulTime);
@@ -278,7 +288,7 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   }
   if (changed.length > 0) context.log.info({ changed }, 'workloads written');
 
-  const services = observeServices(owner.metadata.name, planned.plans, observed, cleanups, now);
+  const services = observeServices(owner.metadata.name, planned.plans, observed, cleanups, owner.status?.services, now);
   const waiting = unavailableWatchers(children, observed);
   const count = (kind: Child['kind'], noun: string) => {
     const n = children.filter((child) => child.kind === kind).length;
@@ -297,8 +307,8 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
         : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
   await writeStatus(owner, verdict, services, context, now);
 
-  // Only cleanup times need a timer: when a CronJob fires, its status changes and that event brings the object
-  // back, refreshing nextRunTime and lastRunTime in one status write.
+  // Only cleanup times need a timer: when a CronJob's run ends, its status changes and that event brings the object
+  // back, refreshing nextRunTime, lastRunTime and lastSuccessTime in one status write.
   return {
     requeueAfterMs: earliest(
       services.map((service) => service.cleanup?.nextTimes[0]),

@@ -196,8 +196,12 @@ export const serviceStatusSchema = z
       .object({ kind: z.enum(['CronJob', 'Deployment']), name: z.string() })
       .optional()
       .describe('The workload that runs this service.'),
-    nextRunTime: time.optional().describe('Next scheduled run of an interval service.'),
-    lastRunTime: time.optional().describe('When the last Job of this service started.'),
+    nextRunTime: time
+      .optional()
+      .describe(
+        'Next scheduled run of an interval service. Run times are reported when a run ends: while one is in progress, this is when it was due.',
+      ),
+    lastRunTime: time.optional().describe('When the last finished Job of this service started.'),
     lastSuccessTime: time.optional().describe('When a Job of this service last succeeded.'),
     cleanup: z
       .object({

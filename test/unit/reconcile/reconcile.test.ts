@@ -117,6 +117,36 @@ describe('reconcileOwner', () => {
     expect(cluster.writes).toEqual([]);
   });
 
+  it('reports a CronJob run in one status write, when the run ends', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    const confirmations = () =>
+      cluster.statuses.get('Merchant/acme')?.services?.find((s) => s.name === 'shippingConfirmations');
+    // The first run of every 30 minutes, staggered: the other services' runs are further off.
+    const dueAt = confirmations()!.nextRunTime!;
+    const cronJob = cluster.children.get('CronJob/acme-shipping-confirmations') as Child & { kind: 'CronJob' };
+    const at = (offsetSeconds: number) => new Date(Date.parse(dueAt) + offsetSeconds * 1000);
+
+    // The CronJob controller starts a Job: the run is in progress, and nothing is written yet.
+    cronJob.status = { lastScheduleTime: at(0), active: [{ name: 'acme-shipping-confirmations-1' }] };
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(at(5)));
+    expect(cluster.writes).toEqual([]);
+    expect(confirmations()?.nextRunTime).toBe(dueAt);
+
+    // The run ends: its start, its success and the next run, in one write.
+    cronJob.status = { lastScheduleTime: at(0), lastSuccessfulTime: at(40) };
+    await reconcileOwner(ref(merchant), cluster.context(at(41)));
+    expect(cluster.writes).toEqual(['status Merchant/acme']);
+    expect(confirmations()).toMatchObject({
+      lastRunTime: dueAt,
+      lastSuccessTime: at(40).toISOString().replace('.000Z', 'Z'),
+    });
+    expect(Date.parse(confirmations()!.nextRunTime!)).toBeGreaterThan(Date.parse(dueAt));
+  });
+
   it('deletes the workload of a service that was disabled', async () => {
     const merchant = merchantFixture();
     const cluster = fakeCluster([merchant]);
