@@ -16,11 +16,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY operator ./operator
 RUN npm run build
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
-# The entry points find dist/ beside their own folder, so they work wherever /app is.
-RUN mkdir -p bin \
- && printf '#!/bin/sh\nexec node --enable-source-maps "$(dirname "$0")/../dist/main.js" "$@"\n' > bin/switchyard-operator \
- && printf '#!/bin/sh\nexec node --enable-source-maps "$(dirname "$0")/../dist/runner/main.js" "$@"\n' > bin/switchyard-runner \
- && chmod 0755 bin/switchyard-operator bin/switchyard-runner
+# The entry points (with the operator's heap settings) find dist/ beside their own folder, so they work wherever /app is.
+COPY bin ./bin
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production PATH=/app/bin:$PATH

@@ -5,10 +5,11 @@
 // BENCH_MERCHANTS and BENCH_CARTS_PER_MERCHANT shrink it for a quick look (defaults 200 and 10).
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { parse } from 'yaml';
 import { apiVersion, type Cart, type Merchant, type Owner } from '../operator/api/v1alpha1/types.ts';
 import { buildChildren, type Child } from '../operator/reconcile/desired.ts';
 import { planServices } from '../operator/reconcile/plan.ts';
@@ -149,6 +150,23 @@ function readCounter(metrics: string, name: string, labels = ''): number {
   return line ? Number(line.split(' ')[1]) : 0;
 }
 
+/** The operator container's memory limit in the chart's default values, in MiB. */
+function chartMemoryLimitMiB(): number {
+  const values = parse(readFileSync(join(repoRoot, 'charts/switchyard/values.yaml'), 'utf8')) as {
+    resources: { limits: { memory: string } };
+  };
+  const limit = /^(\d+)Mi$/.exec(values.resources.limits.memory);
+  if (!limit) throw new Error(`the chart's resources.limits.memory is not in Mi: ${values.resources.limits.memory}`);
+  return Number(limit[1]);
+}
+
+/** CPU seconds (user and system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** The kernel's high-water mark of the process's resident memory. */
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -159,10 +177,13 @@ function peakRssMiB(pid: number): number {
 async function measureOperator(binaries: Binaries) {
   const { cluster, kc } = await prepareCluster(binaries, 'switchyard-bench-operator');
   const port = 18_900;
-  // The compiled operator, as the image runs it (npm run bench:reconcile builds it first).
-  const operator = spawn(process.execPath, [join(repoRoot, 'dist/main.js')], {
+  // The compiled operator started by the image's entry point (npm run bench:reconcile builds it first), with the
+  // Node.js running this script and the memory limit the chart gives the operator by default.
+  const operator = spawn(join(repoRoot, 'bin/switchyard-operator'), [], {
     env: {
       ...process.env,
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      SWITCHYARD_MEMORY_LIMIT_MIB: String(chartMemoryLimitMiB()),
       KUBECONFIG: cluster.kubeconfig,
       SWITCHYARD_CONCURRENCY: String(concurrency),
       SWITCHYARD_HTTP_PORT: String(port),
@@ -198,6 +219,7 @@ async function measureOperator(binaries: Binaries) {
       async () => (await ready('merchants')) + (await ready('carts')) === owners.length,
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuUntilReady = cpuSeconds(operator.pid!);
     const children = childrenOf(owners).length;
     const atReady = await metrics();
     const writes = (text: string) =>
@@ -214,6 +236,12 @@ async function measureOperator(binaries: Binaries) {
     await new Promise((resolve) => setTimeout(resolve, steadyStateSeconds * 1000));
     const afterWindow = await metrics();
     const steadyWrites = writes(afterWindow) - writes(atReady);
+    const steadyByVerb = ['apply', 'create', 'delete', 'status']
+      .map((verb) => {
+        const counter = (text: string) => readCounter(text, 'switchyard_api_writes_total', `{verb="${verb}"}`);
+        return `${verb} ${counter(afterWindow) - counter(atReady)}`;
+      })
+      .join(', ');
     // In steady state the only changes are the CronJobs' own runs, each of which moves lastRunTime and nextRunTime.
     const jobs = await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace, resourceVersion: '0' });
     const runs = jobs.items.filter(
@@ -227,7 +255,9 @@ async function measureOperator(binaries: Binaries) {
       childWrites,
       statusWrites,
       steadyWrites,
+      steadyByVerb,
       runs,
+      cpuUntilReady,
       heapMiB,
       peakRss: peakRssMiB(operator.pid!),
     };
@@ -253,6 +283,7 @@ Switchyard reconcile benchmark: ${merchants} Merchants, ${merchants * cartsPerMe
   ratio operator / baseline:                                                     ${f(operator.seconds / baseline.seconds, 2)}  (aim ≤ 1.25)
   API writes per child (apply, create, delete):                                  ${f(operator.childWrites / operator.children, 2)}
   status writes per object:                                                      ${f(operator.statusWrites / operator.owners, 2)}
-  writes during ${steadyStateSeconds} s of steady state:                                        ${operator.steadyWrites}  (aim 0), while the CronJobs ran ${operator.runs} Jobs
-  operator peak RSS:                                                             ${f(operator.peakRss, 0)} MiB  (aim ≤ 256); heap in use at the end ${f(operator.heapMiB, 0)} MiB
+  writes during ${steadyStateSeconds} s of steady state:                                        ${operator.steadyWrites}  (aim 0): ${operator.steadyByVerb}, while the CronJobs ran ${operator.runs} Jobs
+  operator CPU until Ready:                                                      ${f(operator.cpuUntilReady)} s
+  operator peak RSS:                                                             ${f(operator.peakRss, 0)} MiB  (aim ≤ 256) with a ${chartMemoryLimitMiB()} MiB limit; heap in use at the end ${f(operator.heapMiB, 0)} MiB
 `);

@@ -87,6 +87,7 @@ describe('the Dockerfile', () => {
   it('sends only what the build needs as its context', () => {
     const contextDir = join(workDir, 'context');
     expect(readdirSync(contextDir).sort()).toEqual([
+      'bin',
       'operator',
       'package-lock.json',
       'package.json',
@@ -137,6 +138,8 @@ describe('the image', () => {
       SWITCHYARD_LEADER_ELECTION: 'false',
       SWITCHYARD_WATCH_NAMESPACES: namespace.name,
       SWITCHYARD_HTTP_PORT: String(port),
+      // What the chart passes from the container's memory limit.
+      SWITCHYARD_MEMORY_LIMIT_MIB: '256',
     });
     try {
       const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
@@ -155,6 +158,9 @@ describe('the image', () => {
       }
       expect((await get('/healthz')).status).toBe(200);
       expect((await get('/readyz')).status).toBe(200);
+      // The entry point execs Node.js with the heap sized to the limit: half of it for the old generation.
+      const commandLine = readFileSync(`/proc/${operator.child.pid!}/cmdline`, 'utf8').split('\0');
+      expect(commandLine).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--max-old-space-size=128']));
     } finally {
       operator.child.kill('SIGTERM');
     }
