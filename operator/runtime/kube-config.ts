@@ -12,7 +12,10 @@ type CreateDispatcher = (cluster: Cluster | null, agentOptions: object) => unkno
 /** Makes `kubeConfig` reuse one dispatcher (one connection pool) per distinct TLS settings; returns it. */
 export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
   // createDispatcher is private in the typings, but it is the one place every request gets its dispatcher from.
-  const target = kubeConfig as unknown as { createDispatcher: CreateDispatcher };
+  const target = kubeConfig as unknown as { createDispatcher?: CreateDispatcher };
+  if (typeof target.createDispatcher !== 'function') {
+    throw new Error('@kubernetes/client-node has no KubeConfig.createDispatcher any more: revisit kube-config.ts');
+  }
   const create = target.createDispatcher.bind(kubeConfig);
   const dispatchers = new Map<string, unknown>();
   target.createDispatcher = (cluster, agentOptions) => {

@@ -167,7 +167,7 @@ describe('the rendered chart', () => {
     expect(container.resources?.requests).toEqual({ cpu: '100m', memory: '128Mi' });
     expect(container.resources?.limits).toEqual({ memory: '256Mi' });
     // The entry point sizes the heap from the limit.
-    expect(container.env?.find((variable) => variable.name === 'SWITCHYARD_MEMORY_LIMIT_MIB')?.valueFrom).toEqual({
+    expect(container.env?.find((variable) => variable.name === 'CONTAINER_MEMORY_LIMIT_MIB')?.valueFrom).toEqual({
       resourceFieldRef: { containerName: 'operator', resource: 'limits.memory', divisor: '1Mi' },
     });
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);

@@ -139,7 +139,7 @@ describe('the image', () => {
       SWITCHYARD_WATCH_NAMESPACES: namespace.name,
       SWITCHYARD_HTTP_PORT: String(port),
       // What the chart passes from the container's memory limit.
-      SWITCHYARD_MEMORY_LIMIT_MIB: '256',
+      CONTAINER_MEMORY_LIMIT_MIB: '256',
     });
     try {
       const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
