@@ -23,7 +23,7 @@ import {
 } from './desired.ts';
 import { childName, cleanupTimeAnnotation } from './names.ts';
 import { planServices, scheduleSeed } from './plan.ts';
-import { computeStatus, operatorStatusOf, type ServiceObservation } from './status.ts';
+import { computeStatus, operatorStatusOf, statusChanges, type ServiceObservation } from './status.ts';
 
 export interface OwnerRef {
   kind: OwnerKind;
@@ -214,6 +214,36 @@ function unavailableWatchers(children: Child[], observed: ObservedChildren): str
     });
 }
 
+/**
+ * A watcher Deployment created or changed moments ago is starting, not stuck. Reporting that start would cost a status
+ * write that Ready overwrites a moment later, so while the status is visibly out of date anyway (none yet, or an older
+ * generation's, which kstatus readers take for "in progress") the report waits this long for the watchers.
+ */
+const watcherStartGraceMs = 10_000;
+
+/** Until when the status can wait for `waiting` watchers to start; undefined when one of them is past its grace. */
+function watchersStartingUntil(
+  waiting: string[],
+  changed: string[],
+  observed: ObservedChildren,
+  now: Date,
+): Date | undefined {
+  let until = now.getTime();
+  for (const name of waiting) {
+    const deployment = observed.deployments.find((candidate) => candidate.metadata?.name === name);
+    const created = toDate(deployment?.metadata?.creationTimestamp);
+    const startedAt = changed.includes(`Deployment ${name}`) ? now : created;
+    if (!startedAt || startedAt.getTime() + watcherStartGraceMs <= now.getTime()) return undefined;
+    until = Math.max(until, startedAt.getTime() + watcherStartGraceMs);
+  }
+  return new Date(until);
+}
+
+function statusIsOutOfDate(owner: Owner): boolean {
+  const observedGeneration = owner.status?.observedGeneration;
+  return observedGeneration === undefined || observedGeneration < (owner.metadata.generation ?? 0);
+}
+
 async function writeStatus(
   owner: Owner,
   verdict: Verdict,
@@ -228,7 +258,9 @@ async function writeStatus(
     services,
     now,
   });
-  if (isSameJson(operatorStatusOf(owner.status), desired)) return;
+  const current = operatorStatusOf(owner.status);
+  if (isSameJson(current, desired)) return;
+  context.log.debug({ changed: statusChanges(current, desired) }, 'writing status');
   const previousReason = owner.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
   if (previousReason !== verdict.reason && (verdict.state === 'stalled' || verdict.reason === 'MerchantNotFound')) {
     context.events.record(owner, 'Warning', verdict.reason, verdict.message);
@@ -305,14 +337,15 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
       : owner.spec.suspend
         ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
         : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
+  const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
+  const holdUntil =
+    waiting.length > 0 && statusIsOutOfDate(owner) ? watchersStartingUntil(waiting, changed, observed, now) : undefined;
+  // The watchers' own status updates bring the object back as they become available; the timer is for those that
+  // do not, so that their slow start is reported.
+  if (holdUntil) return { requeueAfterMs: earliest([holdUntil, ...nextCleanups], now) };
   await writeStatus(owner, verdict, services, context, now);
 
   // Only cleanup times need a timer: when a CronJob's run ends, its status changes and that event brings the object
   // back, refreshing nextRunTime, lastRunTime and lastSuccessTime in one status write.
-  return {
-    requeueAfterMs: earliest(
-      services.map((service) => service.cleanup?.nextTimes[0]),
-      now,
-    ),
-  };
+  return { requeueAfterMs: earliest(nextCleanups, now) };
 }

@@ -77,3 +77,26 @@ export function operatorStatusOf(status: OwnerStatus | undefined): OwnerStatus {
   const operatorServices = services?.map(operatorFieldsOf).filter((service) => Object.keys(service).length > 1);
   return operatorServices && operatorServices.length > 0 ? { ...rest, services: operatorServices } : rest;
 }
+
+/** Flattens a status into field paths and values; list entries are keyed by their `type` or `name`. */
+function flatten(value: unknown, path: string, into: Map<string, string>): Map<string, string> {
+  if (Array.isArray(value) && value.every((item) => item !== null && typeof item === 'object')) {
+    for (const item of value as Record<string, unknown>[]) {
+      const key = (item.type ?? item.name) as string | undefined;
+      flatten(item, key === undefined ? path : `${path}[${key}]`, into);
+    }
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, field] of Object.entries(value)) flatten(field, path ? `${path}.${key}` : key, into);
+  } else if (value !== undefined) {
+    into.set(path, JSON.stringify(value));
+  }
+  return into;
+}
+
+/** The fields that differ between two statuses, for the log line of a status write. */
+export function statusChanges(before: OwnerStatus, after: OwnerStatus): string[] {
+  const old = flatten(before, '', new Map());
+  const next = flatten(after, '', new Map());
+  const paths = new Set([...old.keys(), ...next.keys()]);
+  return [...paths].filter((path) => old.get(path) !== next.get(path)).sort();
+}

@@ -17,8 +17,9 @@ import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
 import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 
 /** A cluster in memory: applied children become observed ones, as the informers would make them. */
-function fakeCluster(owners: Owner[]) {
+function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const children = new Map<string, Child>();
+  const createdAt = new Map<string, Date>();
   const jobs: (V1Job & { kind: 'Job' })[] = [];
   const writes: string[] = [];
   const statuses = new Map<string, OwnerStatus>();
@@ -40,12 +41,16 @@ function fakeCluster(owners: Owner[]) {
         labels?.['switchyard.dev/owner'] === ref.name && labels['switchyard.dev/owner-kind'] === ref.kind;
       for (const child of children.values()) {
         if (!ofOwner(child.metadata?.labels)) continue;
-        // Watchers become available as soon as they exist, as on kwok.
+        // Watchers become available as soon as they exist, as on kwok (unless told otherwise).
         if (child.kind === 'Deployment') {
+          const creationTimestamp = createdAt.get(`Deployment/${child.metadata!.name!}`);
           observed.deployments.push({
             ...child,
-            metadata: { ...child.metadata, generation: 1 },
-            status: { observedGeneration: 1, conditions: [{ type: 'Available', status: 'True' }] },
+            metadata: { ...child.metadata, generation: 1, creationTimestamp },
+            status: {
+              observedGeneration: 1,
+              conditions: [{ type: 'Available', status: watchersBecomeAvailable ? 'True' : 'False' }],
+            },
           });
         } else if (child.kind === 'CronJob') observed.cronJobs.push(child);
         else if (child.kind === 'ServiceAccount') observed.serviceAccounts.push(child);
@@ -64,8 +69,10 @@ function fakeCluster(owners: Owner[]) {
     onCleanupStarted: () => undefined,
     writer: {
       applyChild: (child) => {
-        writes.push(`apply ${child.kind}/${child.metadata!.name!}`);
-        children.set(`${child.kind}/${child.metadata!.name!}`, structuredClone(child));
+        const key = `${child.kind}/${child.metadata!.name!}`;
+        writes.push(`apply ${key}`);
+        if (!children.has(key)) createdAt.set(key, now);
+        children.set(key, structuredClone(child));
         return Promise.resolve();
       },
       deleteChild: (kind, _namespace, name) => {
@@ -97,17 +104,17 @@ describe('reconcileOwner', () => {
   it('applies every child once, then writes nothing while nothing changes', async () => {
     const merchant = merchantFixture();
     const cluster = fakeCluster([merchant]);
-    await reconcileOwner(ref(merchant), cluster.context(now));
-    expect(cluster.writes.filter((write) => write.startsWith('apply')).sort()).toEqual([
+    const first = await reconcileOwner(ref(merchant), cluster.context(now));
+    expect([...cluster.writes].sort()).toEqual([
       'apply CronJob/acme-inventory',
       'apply CronJob/acme-shipping-confirmations',
       'apply Deployment/acme-order-delivery',
       'apply RoleBinding/acme-runner',
       'apply ServiceAccount/acme-runner',
     ]);
+    // The watcher it just created cannot be available yet; rather than report that, it looks again shortly.
+    expect(first.requeueAfterMs).toBe(11_000);
     const ready = () => cluster.statuses.get('Merchant/acme')?.conditions?.find((c) => c.type === 'Ready');
-    // The watcher it just created cannot be available yet: Reconciling, until the next look finds it available.
-    expect(ready()).toMatchObject({ status: 'False', reason: 'WorkloadsProgressing' });
     cluster.writes.length = 0;
     await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 1_000)));
     expect(cluster.writes).toEqual(['status Merchant/acme']);
@@ -115,6 +122,19 @@ describe('reconcileOwner', () => {
     cluster.writes.length = 0;
     await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 2_000)));
     expect(cluster.writes).toEqual([]);
+  });
+
+  it('reports watchers that are slow to start once their grace is over', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant], { watchersBecomeAvailable: false });
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    const later = (seconds: number) => cluster.context(new Date(now.getTime() + seconds * 1000));
+    const outcome = await reconcileOwner(ref(merchant), later(4));
+    expect(cluster.writes.filter((write) => write.startsWith('status'))).toEqual([]);
+    expect(outcome.requeueAfterMs).toBe(7_000);
+    await reconcileOwner(ref(merchant), later(10));
+    const ready = cluster.statuses.get('Merchant/acme')?.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'WorkloadsProgressing' });
   });
 
   it('reports a CronJob run in one status write, when the run ends', async () => {
@@ -176,9 +196,12 @@ describe('reconcileOwner', () => {
     it('starts the cleanup Job that is due, once, and reports it', async () => {
       const cluster = fakeCluster([merchant]);
       const late = new Date(morning.getTime() + 30 * 60_000);
-      const outcome = await reconcileOwner(ref(merchant), cluster.context(late));
+      await reconcileOwner(ref(merchant), cluster.context(late));
       const created = cluster.writes.filter((write) => write.startsWith('create'));
       expect(created).toHaveLength(1);
+      // The next look, once the new watcher is available, reports the cleanup.
+      const outcome = await reconcileOwner(ref(merchant), cluster.context(new Date(late.getTime() + 1_000)));
+      expect(cluster.writes.filter((write) => write.startsWith('create'))).toHaveLength(1);
       expect(cluster.jobs[0]?.metadata?.annotations?.['switchyard.dev/cleanup-time']).toBe(morning.toISOString());
       const service = cluster.statuses.get('Merchant/acme')?.services?.find((entry) => entry.name === 'orderDelivery');
       expect(service?.cleanup?.lastTime).toBe(morning.toISOString().replace('.000Z', 'Z'));

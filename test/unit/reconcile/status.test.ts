@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
-import { computeStatus, operatorStatusOf } from '../../../operator/reconcile/status.ts';
+import { computeStatus, operatorStatusOf, statusChanges } from '../../../operator/reconcile/status.ts';
 
 const now = new Date('2026-11-27T10:00:00.500Z');
 const ready = { state: 'ready', reason: 'Reconciled', message: 'running' } as const;
@@ -92,5 +92,31 @@ describe('operatorStatusOf', () => {
         ],
       }),
     ).toEqual({ observedGeneration: 1, services: [{ name: 'a', schedule: 'Automatic' }] });
+  });
+});
+
+describe('statusChanges', () => {
+  it('names the fields that differ, list entries by their type or name', () => {
+    const before: OwnerStatus = {
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Reconciled', message: 'ok', lastTransitionTime: 't1' }],
+      services: [{ name: 'inventory', schedule: '0 * * * *', nextRunTime: '2026-11-27T10:00:00Z' }],
+    };
+    const after: OwnerStatus = {
+      ...before,
+      services: [{ name: 'inventory', schedule: '0 * * * *', nextRunTime: '2026-11-27T11:00:00Z' }],
+    };
+    expect(statusChanges(before, after)).toEqual(['services[inventory].nextRunTime']);
+    expect(statusChanges(before, { observedGeneration: 2 })).toEqual([
+      'conditions[Ready].lastTransitionTime',
+      'conditions[Ready].message',
+      'conditions[Ready].reason',
+      'conditions[Ready].status',
+      'conditions[Ready].type',
+      'observedGeneration',
+      'services[inventory].name',
+      'services[inventory].nextRunTime',
+      'services[inventory].schedule',
+    ]);
   });
 });
