@@ -260,7 +260,9 @@ async function writeStatus(
   });
   const current = operatorStatusOf(owner.status);
   if (isSameJson(current, desired)) return;
-  context.log.debug({ changed: statusChanges(current, desired) }, 'writing status');
+  if (context.log.isLevelEnabled('debug')) {
+    context.log.debug({ changed: statusChanges(current, desired) }, 'writing status');
+  }
   const previousReason = owner.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
   if (previousReason !== verdict.reason && (verdict.state === 'stalled' || verdict.reason === 'MerchantNotFound')) {
     context.events.record(owner, 'Warning', verdict.reason, verdict.message);

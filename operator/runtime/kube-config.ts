@@ -17,13 +17,17 @@ export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
     throw new Error('@kubernetes/client-node has no KubeConfig.createDispatcher any more: revisit kube-config.ts');
   }
   const create = target.createDispatcher.bind(kubeConfig);
-  const dispatchers = new Map<string, unknown>();
+  let current: { key: string; dispatcher: unknown } | undefined;
   target.createDispatcher = (cluster, agentOptions) => {
-    // Keyed by the TLS settings themselves, so a rotated client certificate gets a pool of its own.
+    // Keyed by the TLS settings themselves: a rotated client certificate gets a new pool, and the old one closes
+    // once its requests (watches included) have finished.
     const settings = JSON.stringify(kubeConfig.createDispatcherOptions(cluster, agentOptions));
     const key = createHash('sha256').update(settings).digest('hex');
-    if (!dispatchers.has(key)) dispatchers.set(key, create(cluster, agentOptions));
-    return dispatchers.get(key);
+    if (current?.key !== key) {
+      void (current?.dispatcher as { close?: () => Promise<void> } | undefined)?.close?.();
+      current = { key, dispatcher: create(cluster, agentOptions) };
+    }
+    return current.dispatcher;
   };
   return kubeConfig;
 }

@@ -32,10 +32,12 @@ describe('shareConnections', () => {
     expect(await dispatcherOf(shared)).toBe(first);
   });
 
-  it('keeps a separate pool for different TLS settings', async () => {
+  it('makes a new pool when the TLS settings change', async () => {
     const config = shareConnections(kubeConfig(ca));
     const first = await dispatcherOf(config);
     kubeConfig(Buffer.from('another').toString('base64'), config);
     expect(await dispatcherOf(config)).not.toBe(first);
+    // The old pool is closed, not left behind.
+    expect((first as { closed: boolean }).closed).toBe(true);
   });
 });
