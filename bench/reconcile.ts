@@ -18,6 +18,7 @@ import { shareConnections } from '../operator/runtime/kube-config.ts';
 import { createMetrics } from '../operator/runtime/metrics.ts';
 import {
   ensureBinaries,
+  installCrds,
   namedCluster,
   repoRoot,
   startLocalCluster,
@@ -72,10 +73,8 @@ async function prepareCluster(binaries: Binaries, name: string) {
   const cluster = namedCluster(name);
   await stopLocalCluster(binaries, cluster);
   await startLocalCluster(binaries, cluster);
-  const kubectl = (...args: string[]) => run(binaries.kubectl, ['--kubeconfig', cluster.kubeconfig, ...args]);
-  await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds'));
-  await kubectl('wait', '--for=condition=Established', 'crd/merchants.switchyard.dev', 'crd/carts.switchyard.dev');
-  await kubectl('create', 'namespace', namespace);
+  await installCrds(binaries, cluster.kubeconfig);
+  await run(binaries.kubectl, ['--kubeconfig', cluster.kubeconfig, 'create', 'namespace', namespace]);
   // The operator's own client setup, so that the baseline and the operator talk to the API server alike.
   const kc = shareConnections(new k8s.KubeConfig());
   kc.loadFromFile(cluster.kubeconfig);

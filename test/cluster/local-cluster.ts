@@ -149,3 +149,28 @@ export async function stopLocalCluster(binaries: Binaries, cluster = defaultClus
   await deleteKwokCluster(binaries, cluster);
   rmSync(cluster.kubeconfig, { force: true });
 }
+
+/**
+ * Installs the generated CRDs the way a user would (server-side apply) and waits until both are Established.
+ * `kubectl wait` fails rather than waits while a new CRD has no conditions yet, so that case is retried.
+ */
+export async function installCrds(binaries: Binaries, kubeconfig: string): Promise<void> {
+  const kubectl = (...args: string[]) => run(binaries.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+  await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds'));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await kubectl(
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/merchants.switchyard.dev',
+        'crd/carts.switchyard.dev',
+      );
+      return;
+    } catch (error) {
+      const noConditionsYet = /\.status\.conditions accessor error/.test((error as { stderr?: string }).stderr ?? '');
+      if (!noConditionsYet || attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
