@@ -23,7 +23,14 @@ import {
 } from './desired.ts';
 import { childName, cleanupTimeAnnotation } from './names.ts';
 import { planServices, scheduleSeed } from './plan.ts';
-import { computeStatus, operatorStatusOf, statusChanges, type ServiceObservation } from './status.ts';
+import {
+  computeStatus,
+  operatorStatusOf,
+  statusChanges,
+  statusWriteCause,
+  type ServiceObservation,
+  type StatusWriteCause,
+} from './status.ts';
 
 export interface OwnerRef {
   kind: OwnerKind;
@@ -67,6 +74,7 @@ export interface ReconcileContext {
   now: () => Date;
   log: Logger;
   onCleanupStarted: () => void;
+  onStatusWritten: (cause: StatusWriteCause) => void;
 }
 
 export interface Outcome {
@@ -260,14 +268,14 @@ async function writeStatus(
   });
   const current = operatorStatusOf(owner.status);
   if (isSameJson(current, desired)) return;
-  if (context.log.isLevelEnabled('debug')) {
-    context.log.debug({ changed: statusChanges(current, desired) }, 'writing status');
-  }
+  const changed = statusChanges(current, desired);
+  context.log.debug({ changed }, 'writing status');
   const previousReason = owner.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
   if (previousReason !== verdict.reason && (verdict.state === 'stalled' || verdict.reason === 'MerchantNotFound')) {
     context.events.record(owner, 'Warning', verdict.reason, verdict.message);
   }
   await context.writer.applyStatus(owner, desired);
+  context.onStatusWritten(statusWriteCause(changed));
 }
 
 function earliest(times: (Date | undefined)[], now: Date): number | undefined {

@@ -100,3 +100,17 @@ export function statusChanges(before: OwnerStatus, after: OwnerStatus): string[]
   const paths = new Set([...old.keys(), ...next.keys()]);
   return [...paths].filter((path) => old.get(path) !== next.get(path)).sort();
 }
+
+/**
+ * Why a status write happened, from the fields it changes: `schedule` when only the times of runs and cleanups moved
+ * (a CronJob run ended, a cleanup ran or its slots moved on), `change` for anything else (the spec, a condition, a
+ * workload). In steady state only `schedule` writes should occur.
+ */
+export type StatusWriteCause = 'schedule' | 'change';
+
+const scheduleTimeField =
+  /^services\[\w+\]\.(lastRunTime|lastSuccessTime|nextRunTime|cleanup\.lastTime|cleanup\.nextTimes)$/;
+
+export function statusWriteCause(changes: readonly string[]): StatusWriteCause {
+  return changes.length > 0 && changes.every((path) => scheduleTimeField.test(path)) ? 'schedule' : 'change';
+}

@@ -143,6 +143,7 @@ export class Controller {
           now: this.#options.now ?? (() => new Date()),
           log: keyLog,
           onCleanupStarted: () => metrics.cleanupRuns.inc(),
+          onStatusWritten: (cause) => metrics.statusWrites.inc({ cause }),
         });
         this.#queue.forget(key);
         if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);

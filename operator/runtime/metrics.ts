@@ -36,6 +36,12 @@ export function createMetrics() {
       labelNames: ['verb'] as const,
       registers: [registry],
     }),
+    statusWrites: new Counter({
+      name: 'switchyard_status_writes_total',
+      help: 'Status writes by cause: schedule (only run and cleanup times moved) or change (anything else).',
+      labelNames: ['cause'] as const,
+      registers: [registry],
+    }),
     cleanupRuns: new Counter({
       name: 'switchyard_cleanup_runs_started_total',
       help: 'Cleanup Jobs started for Automatic services.',

@@ -22,6 +22,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const createdAt = new Map<string, Date>();
   const jobs: (V1Job & { kind: 'Job' })[] = [];
   const writes: string[] = [];
+  const causes: string[] = [];
   const statuses = new Map<string, OwnerStatus>();
   const empty = (): ObservedChildren => ({
     cronJobs: [],
@@ -67,6 +68,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     log: pino({ level: 'silent' }),
     events: { record: () => undefined },
     onCleanupStarted: () => undefined,
+    onStatusWritten: (cause) => causes.push(cause),
     writer: {
       applyChild: (child) => {
         const key = `${child.kind}/${child.metadata!.name!}`;
@@ -94,7 +96,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
       },
     },
   });
-  return { children, jobs, writes, statuses, context };
+  return { children, jobs, writes, causes, statuses, context };
 }
 
 const ref = (owner: Owner): OwnerRef => ({ kind: owner.kind, namespace: 'shops', name: owner.metadata.name });
@@ -118,6 +120,7 @@ describe('reconcileOwner', () => {
     cluster.writes.length = 0;
     await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 1_000)));
     expect(cluster.writes).toEqual(['status Merchant/acme']);
+    expect(cluster.causes).toEqual(['change']);
     expect(ready()).toMatchObject({ status: 'True', reason: 'Reconciled' });
     cluster.writes.length = 0;
     await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 2_000)));
@@ -160,6 +163,7 @@ describe('reconcileOwner', () => {
     cronJob.status = { lastScheduleTime: at(0), lastSuccessfulTime: at(40) };
     await reconcileOwner(ref(merchant), cluster.context(at(41)));
     expect(cluster.writes).toEqual(['status Merchant/acme']);
+    expect(cluster.causes.at(-1)).toBe('schedule');
     expect(confirmations()).toMatchObject({
       lastRunTime: dueAt,
       lastSuccessTime: at(40).toISOString().replace('.000Z', 'Z'),

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
-import { computeStatus, operatorStatusOf, statusChanges } from '../../../operator/reconcile/status.ts';
+import {
+  computeStatus,
+  operatorStatusOf,
+  statusChanges,
+  statusWriteCause,
+} from '../../../operator/reconcile/status.ts';
 
 const now = new Date('2026-11-27T10:00:00.500Z');
 const ready = { state: 'ready', reason: 'Reconciled', message: 'running' } as const;
@@ -118,5 +123,15 @@ describe('statusChanges', () => {
       'services[inventory].nextRunTime',
       'services[inventory].schedule',
     ]);
+  });
+});
+
+describe('statusWriteCause', () => {
+  it('is schedule when only the times of runs and cleanups moved, change otherwise', () => {
+    expect(statusWriteCause(['services[inventory].lastRunTime', 'services[inventory].nextRunTime'])).toBe('schedule');
+    expect(statusWriteCause(['services[orderDelivery].cleanup.nextTimes'])).toBe('schedule');
+    expect(statusWriteCause(['services[inventory].nextRunTime', 'conditions[Ready].status'])).toBe('change');
+    expect(statusWriteCause(['services[inventory].schedule'])).toBe('change');
+    expect(statusWriteCause(['observedGeneration'])).toBe('change');
   });
 });
