@@ -235,16 +235,14 @@ async function measureOperator(binaries: Binaries) {
     await new Promise((resolve) => setTimeout(resolve, steadyStateSeconds * 1000));
     const afterWindow = await metrics();
     const steadyWrites = writes(afterWindow) - writes(atReady);
+    const inWindow = (name: string, labels: string) =>
+      readCounter(afterWindow, name, labels) - readCounter(atReady, name, labels);
     const steadyByVerb = ['apply', 'create', 'delete', 'status']
-      .map((verb) => {
-        const counter = (text: string) => readCounter(text, 'switchyard_api_writes_total', `{verb="${verb}"}`);
-        return `${verb} ${counter(afterWindow) - counter(atReady)}`;
-      })
+      .map((verb) => `${verb} ${inWindow('switchyard_api_writes_total', `{verb="${verb}"}`)}`)
       .join(', ');
-    const statusByCause = (['schedule', 'change'] as const).map((cause) => {
-      const counter = (text: string) => readCounter(text, 'switchyard_status_writes_total', `{cause="${cause}"}`);
-      return counter(afterWindow) - counter(atReady);
-    });
+    const statusByCause = (['schedule', 'change'] as const).map((cause) =>
+      inWindow('switchyard_status_writes_total', `{cause="${cause}"}`),
+    );
     // In steady state the only changes are the CronJobs' runs, each reported once when it ends, and cleanup runs.
     const cronJobs = await kc.makeApiClient(k8s.BatchV1Api).listNamespacedCronJob({ namespace, resourceVersion: '0' });
     const runsEnded = cronJobs.items.filter((cronJob) => {
