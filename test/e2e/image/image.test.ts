@@ -131,6 +131,13 @@ describe('the image', () => {
     expect(output).toContain('--concurrency="0"');
   });
 
+  it('switchyard-operator stops with exit code 2 on a memory limit that is not a number of MiB', async () => {
+    const { exited } = startEntryPoint(image.entrypoint[0]!, [], { CONTAINER_MEMORY_LIMIT_MIB: '256Mi' });
+    const { code, output } = await exited;
+    expect(code).toBe(2);
+    expect(output).toContain('CONTAINER_MEMORY_LIMIT_MIB="256Mi": expected a whole number of MiB');
+  });
+
   it('switchyard-operator connects to the cluster and serves /healthz, /readyz and /metrics', async () => {
     const port = await freeLoopbackPort();
     const operator = startEntryPoint(image.entrypoint[0]!, [], {
