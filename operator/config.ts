@@ -7,21 +7,25 @@ const quantity = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
 
+/** A comma-separated list of names, each checked by `item`; empty means none. */
+const commaList = (item: z.ZodString) =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+
 /** Each setting: its flag, its environment variable, and its rule. */
 const settings = {
   watchNamespaces: {
     env: 'SWITCHYARD_WATCH_NAMESPACES',
     help: 'comma-separated namespaces to watch; empty watches all',
-    schema: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((namespace) => namespace.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be namespace names'))),
+    schema: commaList(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be namespace names')),
   },
   runnerImage: {
     env: 'SWITCHYARD_RUNNER_IMAGE',
@@ -32,6 +36,16 @@ const settings = {
     env: 'SWITCHYARD_RUNNER_IMAGE_PULL_POLICY',
     help: 'Always, IfNotPresent or Never',
     schema: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  },
+  runnerImagePullSecrets: {
+    env: 'SWITCHYARD_RUNNER_IMAGE_PULL_SECRETS',
+    help: "comma-separated Secrets (in each merchant's namespace) for pulling the runner image; empty for none",
+    schema: commaList(
+      z
+        .string()
+        .max(253)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be Secret names'),
+    ),
   },
   runnerClusterRole: {
     env: 'SWITCHYARD_RUNNER_CLUSTER_ROLE',

@@ -44,6 +44,7 @@ const controller = new Controller({
   settings: {
     image: config.runnerImage,
     imagePullPolicy: config.runnerImagePullPolicy,
+    imagePullSecrets: config.runnerImagePullSecrets,
     clusterRoleName: config.runnerClusterRole,
     databaseSecret: { name: config.databaseSecretName, key: config.databaseSecretKey },
     logLevel: config.runnerLogLevel,

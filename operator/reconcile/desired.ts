@@ -26,6 +26,8 @@ import {
 export interface RunnerSettings {
   image: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Secrets for pulling the runner image; each must exist in the namespaces that hold Merchants. */
+  imagePullSecrets: readonly string[];
   /** The ClusterRole that lets a runner report to its owner's status; bound per merchant. */
   clusterRoleName: string;
   /** The Secret holding the hub store's PostgreSQL URL. */
@@ -105,6 +107,9 @@ function runnerPodSpec(
   const { settings } = context;
   return {
     serviceAccountName: runnerIdentityName(context.merchantName),
+    ...(settings.imagePullSecrets.length > 0 && {
+      imagePullSecrets: settings.imagePullSecrets.map((name) => ({ name })),
+    }),
     restartPolicy,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [

@@ -72,6 +72,7 @@ export const runnerSettingsFixture: RunnerSettings = {
   image: 'switchyard:test',
   imagePullPolicy: 'IfNotPresent',
   clusterRoleName: 'switchyard-runner',
+  imagePullSecrets: [],
   databaseSecret: { name: 'switchyard-hub-store', key: 'url' },
   logLevel: 'info',
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },

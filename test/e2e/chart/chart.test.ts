@@ -129,7 +129,7 @@ describe('the rendered chart', () => {
     expect(leaseRole.rules?.flatMap((rule) => rule.resourceNames ?? [])).toEqual([config.leaseName]);
   });
 
-  it('lets the runner image and pull policy differ from the operator image', async () => {
+  it('lets the runner image, pull policy and pull secrets differ from the operator image', async () => {
     const objects = await renderChart(release, releaseNamespace.name, [
       '--set',
       'image.repository=registry.example.com/switchyard',
@@ -139,12 +139,23 @@ describe('the rendered chart', () => {
       'runner.image.tag=1.2.4',
       '--set',
       'runner.image.pullPolicy=Always',
+      '--set',
+      'runner.imagePullSecrets[0].name=regcred',
+      '--set',
+      'runner.imagePullSecrets[1].name=mirror',
     ]);
     const container = operatorContainer(objects);
     const config = loadConfig([], environmentOf(container, releaseNamespace.name));
     expect(container.image).toBe('registry.example.com/switchyard:1.2.3');
     expect(config.runnerImage).toBe('registry.example.com/switchyard:1.2.4');
     expect(config.runnerImagePullPolicy).toBe('Always');
+    expect(config.runnerImagePullSecrets).toEqual(['regcred', 'mirror']);
+    expect(
+      loadConfig(
+        [],
+        environmentOf(operatorContainer(await renderChart(release, releaseNamespace.name)), releaseNamespace.name),
+      ).runnerImagePullSecrets,
+    ).toEqual([]);
   });
 
   it('runs two replicas with probes, resources, the restricted security context and a disruption budget', async () => {

@@ -128,6 +128,22 @@ describe('buildChildren', () => {
     expect(container.env).toContainEqual({ name: 'SWITCHYARD_ENDPOINT_URL', value: 'https://wms.example.com/api' });
   });
 
+  it('gives every runner pod the configured image pull secrets, and none when there are none', () => {
+    const withSecrets = { ...merchantContext, settings: { ...runnerSettingsFixture, imagePullSecrets: ['regcred'] } };
+    const deployment = buildChildren(withSecrets, plans).find((child) => child.kind === 'Deployment')!;
+    const cronJob = buildChildren(withSecrets, plans).find((child) => child.kind === 'CronJob')!;
+    const cleanup = buildCleanupJob(withSecrets, plans[0] as Extract<ServicePlan, { mode: 'automatic' }>, new Date());
+    for (const pod of [
+      deployment.kind === 'Deployment' ? deployment.spec!.template.spec : undefined,
+      cronJob.kind === 'CronJob' ? cronJob.spec.jobTemplate.spec!.template.spec : undefined,
+      cleanup.spec!.template.spec,
+    ]) {
+      expect(pod?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    }
+    const plain = children.find((child) => child.kind === 'Deployment')!;
+    expect(plain.kind === 'Deployment' && plain.spec!.template.spec!).not.toHaveProperty('imagePullSecrets');
+  });
+
   it("gives a Cart's runner its platform and its merchant, and no token without a Secret", () => {
     const [deployment] = buildChildren(
       { owner: cartFixture(), merchantName: 'acme', settings: runnerSettingsFixture },

@@ -12,8 +12,10 @@ describe('loadConfig', () => {
       SWITCHYARD_CONCURRENCY: '8',
       SWITCHYARD_WATCH_NAMESPACES: 'shops, more-shops',
       SWITCHYARD_LEADER_ELECTION: 'false',
+      SWITCHYARD_RUNNER_IMAGE_PULL_SECRETS: 'regcred,mirror.example',
     });
     expect(config.concurrency).toBe(4);
+    expect(config.runnerImagePullSecrets).toEqual(['regcred', 'mirror.example']);
     expect(config.watchNamespaces).toEqual(['shops', 'more-shops']);
     expect(config.leaderElection).toBe(false);
   });
@@ -23,12 +25,14 @@ describe('loadConfig', () => {
       loadConfig(['--http-port', '70000'], {
         SWITCHYARD_RUNNER_CPU_LIMIT: 'lots',
         SWITCHYARD_LEADER_ELECTION: 'maybe',
+        SWITCHYARD_RUNNER_IMAGE_PULL_SECRETS: 'regcred,Bad_Name',
       });
     expect(load).toThrowError(/--http-port="70000": .*65535/);
     expect(load).toThrowError(
       /SWITCHYARD_RUNNER_CPU_LIMIT="lots": must be a Kubernetes quantity such as 100m or 128Mi/,
     );
     expect(load).toThrowError(/SWITCHYARD_LEADER_ELECTION="maybe"/);
+    expect(load).toThrowError(/SWITCHYARD_RUNNER_IMAGE_PULL_SECRETS="regcred,Bad_Name": must be Secret names/);
   });
 
   it('rejects unknown flags', () => {
