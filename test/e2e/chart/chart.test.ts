@@ -150,12 +150,8 @@ describe('the rendered chart', () => {
     expect(config.runnerImage).toBe('registry.example.com/switchyard:1.2.4');
     expect(config.runnerImagePullPolicy).toBe('Always');
     expect(config.runnerImagePullSecrets).toEqual(['regcred', 'mirror']);
-    expect(
-      loadConfig(
-        [],
-        environmentOf(operatorContainer(await renderChart(release, releaseNamespace.name)), releaseNamespace.name),
-      ).runnerImagePullSecrets,
-    ).toEqual([]);
+    const byDefault = operatorContainer(await renderChart(release, releaseNamespace.name));
+    expect(loadConfig([], environmentOf(byDefault, releaseNamespace.name)).runnerImagePullSecrets).toEqual([]);
   });
 
   it('runs two replicas with probes, resources, the restricted security context and a disruption budget', async () => {
