@@ -7,7 +7,7 @@ import { createLogger } from '../../../operator/runner/log.ts';
 import { runRunner } from '../../../operator/runner/runner.ts';
 import { onTestFinished } from 'vitest';
 import { runnerEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
-import { RecordingReporter } from './recording-reporter.ts';
+import { RecordingReporter } from '../../support/recording-reporter.ts';
 
 export { runnerEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
 

@@ -1,8 +1,8 @@
 // What reaches the owner's status, and how often in Automatic mode.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../operator/runner/log.ts';
-import { CoalescingReporter } from '../../operator/runner/reporting/coalescing-reporter.ts';
-import { runnerFieldManagerFor } from '../../operator/runner/reporting/kubernetes-reporter.ts';
+import { createLogger } from '../../../operator/runner/log.ts';
+import { CoalescingReporter } from '../../../operator/runner/reporting/coalescing-reporter.ts';
+import { runnerFieldManagerFor } from '../../../operator/runner/reporting/kubernetes-reporter.ts';
 import {
   buildServiceReport,
   differsOnlyInTimes,
@@ -10,8 +10,8 @@ import {
   statusApplyBody,
   truncateReason,
   type ServiceStatusReport,
-} from '../../operator/runner/reporting/status-report.ts';
-import { RecordingReporter } from './support/recording-reporter.ts';
+} from '../../../operator/runner/reporting/status-report.ts';
+import { RecordingReporter } from '../../support/recording-reporter.ts';
 
 const finishedAt = new Date('2026-01-01T12:00:00Z');
 const owner = { kind: 'Cart', namespace: 'shop', name: 'web-shop' } as const;

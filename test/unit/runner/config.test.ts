@@ -1,7 +1,7 @@
 // The command line and the environment contract: what a bad value says, and that secrets are never echoed.
 import { describe, expect, it } from 'vitest';
-import { runnerEnv } from '../../operator/api/runner-environment.ts';
-import { parseCommandLine, parseRunnerConfig } from '../../operator/runner/config.ts';
+import { runnerEnv } from '../../../operator/api/runner-environment.ts';
+import { parseCommandLine, parseRunnerConfig } from '../../../operator/runner/config.ts';
 
 const merchantEnvironment = {
   [runnerEnv.ownerKind]: 'Merchant',

@@ -1,7 +1,7 @@
 // A StatusReporter that keeps what it is given, for assertions on what would reach the owner's status.
-import type { OwnerRef } from '../../../operator/runner/config.ts';
-import type { StatusReporter } from '../../../operator/runner/reporting/reporter.ts';
-import type { ServiceStatusReport } from '../../../operator/runner/reporting/status-report.ts';
+import type { OwnerRef } from '../../operator/runner/config.ts';
+import type { StatusReporter } from '../../operator/runner/reporting/reporter.ts';
+import type { ServiceStatusReport } from '../../operator/runner/reporting/status-report.ts';
 
 export class RecordingReporter implements StatusReporter {
   readonly reports: { owner: OwnerRef; report: ServiceStatusReport }[] = [];

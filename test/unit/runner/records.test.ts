@@ -1,6 +1,6 @@
 // Record shapes: screening what sources send, and what the hub sends on.
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, contentHash } from '../../operator/runner/records/canonical-json.ts';
+import { canonicalJson, contentHash } from '../../../operator/runner/records/canonical-json.ts';
 import {
   hubOrderId,
   maxRecordBytes,
@@ -10,13 +10,13 @@ import {
   sourceInventoryLevelSchema,
   sourceOrderSchema,
   sourceShipmentSchema,
-} from '../../operator/runner/records/inbound.ts';
+} from '../../../operator/runner/records/inbound.ts';
 import {
   cartInventoryBody,
   cartTrackingBody,
   idempotencyKey,
   warehouseOrderBody,
-} from '../../operator/runner/records/outbound.ts';
+} from '../../../operator/runner/records/outbound.ts';
 
 describe('screening source records', () => {
   it('accepts valid records, keeping fields the hub does not know', () => {

@@ -6,7 +6,7 @@ import {
   destinationMessage,
   maxRetryAfterMs,
   parseRetryAfter,
-} from '../../operator/runner/connectors/http-outcome.ts';
+} from '../../../operator/runner/connectors/http-outcome.ts';
 
 const now = new Date('2026-01-01T12:00:00Z');
 

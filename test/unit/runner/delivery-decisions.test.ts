@@ -1,11 +1,11 @@
 // The small decisions of the delivery and pull loops, without I/O.
 import { describe, expect, it } from 'vitest';
-import { SourceReadError } from '../../operator/runner/connectors/connector.ts';
-import { BackoffGate } from '../../operator/runner/services/backoff-gate.ts';
-import { mapWithConcurrency } from '../../operator/runner/services/concurrency.ts';
-import { decideSend, maxInlineWaitMs, settlementFor } from '../../operator/runner/services/deliver.ts';
-import { readRetryDelay } from '../../operator/runner/services/pull.ts';
-import { reconnectDelay } from '../../operator/runner/store/listener.ts';
+import { SourceReadError } from '../../../operator/runner/connectors/connector.ts';
+import { BackoffGate } from '../../../operator/runner/services/backoff-gate.ts';
+import { mapWithConcurrency } from '../../../operator/runner/services/concurrency.ts';
+import { decideSend, maxInlineWaitMs, settlementFor } from '../../../operator/runner/services/deliver.ts';
+import { readRetryDelay } from '../../../operator/runner/services/pull.ts';
+import { reconnectDelay } from '../../../operator/runner/store/listener.ts';
 
 describe('decideSend', () => {
   const now = 1_000_000;
