@@ -1,6 +1,7 @@
 // Each of the six services, bound to its connector calls, its record shapes and its store queries. Everything
 // service-specific lives here; the loops in pull.ts and deliver.ts are the same for all.
-import type { RunnerConfig } from '../config.ts';
+import type { ServiceName } from '../../api/v1alpha1/services.ts';
+import type { OwnerRef } from '../config.ts';
 import type { CartConnector, SourcePage, WarehouseConnector } from '../connectors/connector.ts';
 import {
   screenRecords,
@@ -8,6 +9,7 @@ import {
   sourceOrderSchema,
   sourceShipmentSchema,
   hubOrderId,
+  type Screened,
 } from '../records/inbound.ts';
 import {
   cartInventoryBody,
@@ -25,6 +27,7 @@ import {
   takeOrders,
   takeShipments,
   type CartScope,
+  type IntakePage,
   type MerchantScope,
   type PullSource,
 } from '../store/intake.ts';
@@ -54,74 +57,55 @@ function counted(page: SourcePage, rejected: number): Tally {
   return { processed: page.items.length, failed: rejected };
 }
 
-export function bindService(config: RunnerConfig, pool: Pool, connectors: Connectors): BoundService {
-  const namespace = config.owner.namespace;
-  const cartScope: CartScope = { namespace, cart: config.owner.name, merchant: config.merchant };
-  const merchantScope: MerchantScope = { namespace, merchant: config.merchant };
+/** What bindService needs to know of the runner's configuration: which service, and whose. */
+export interface ServiceScope {
+  readonly service: ServiceName;
+  readonly owner: OwnerRef;
+  /** The merchant the records belong to: the owner itself, or the Cart's merchant. */
+  readonly merchant: string;
+}
 
-  switch (config.service) {
+export function bindService(scope: ServiceScope, pool: Pool, connectors: Connectors): BoundService {
+  const namespace = scope.owner.namespace;
+  const cartScope: CartScope = { namespace, cart: scope.owner.name, merchant: scope.merchant };
+  const merchantScope: MerchantScope = { namespace, merchant: scope.merchant };
+
+  switch (scope.service) {
     case 'orderDownload': {
       const cart = required(connectors.cart, 'cart');
-      const source: PullSource = { service: 'orderDownload', namespace, owner: config.owner.name };
-      return {
-        kind: 'pull',
-        source,
-        failures: (size) => intakeFailures(pool, source, size),
-        work: {
-          read: (cursor, limit) => cart.listOrders(cursor, limit),
-          async take(page, readFrom, advanceTo, passId) {
-            const { accepted, rejected } = screenRecords(page.items, sourceOrderSchema, 'id');
-            await takeOrders(pool, cartScope, { accepted, rejected, readFrom, advanceTo, passId });
-            return counted(page, rejected.length);
-          },
-        },
-      };
+      return pullBinding(
+        pool,
+        { service: 'orderDownload', namespace, owner: scope.owner.name },
+        (cursor, limit) => cart.listOrders(cursor, limit),
+        (items) => screenRecords(items, sourceOrderSchema, 'id'),
+        (page) => takeOrders(pool, cartScope, page),
+      );
     }
     case 'shippingConfirmations': {
       const warehouse = required(connectors.warehouse, 'warehouse');
-      const source: PullSource = { service: 'shippingConfirmations', namespace, owner: config.merchant };
-      return {
-        kind: 'pull',
-        source,
-        failures: (size) => intakeFailures(pool, source, size),
-        work: {
-          read: (cursor, limit) => warehouse.listShipments(cursor, limit),
-          async take(page, readFrom, advanceTo, passId) {
-            const { accepted, rejected } = screenRecords(page.items, sourceShipmentSchema, 'id');
-            const { unknownOrders } = await takeShipments(pool, merchantScope, {
-              accepted,
-              rejected,
-              readFrom,
-              advanceTo,
-              passId,
-            });
-            return counted(page, rejected.length + unknownOrders);
-          },
-        },
-      };
+      return pullBinding(
+        pool,
+        { service: 'shippingConfirmations', namespace, owner: scope.merchant },
+        (cursor, limit) => warehouse.listShipments(cursor, limit),
+        (items) => screenRecords(items, sourceShipmentSchema, 'id'),
+        (page) => takeShipments(pool, merchantScope, page),
+      );
     }
     case 'inventory': {
       const warehouse = required(connectors.warehouse, 'warehouse');
-      const source: PullSource = { service: 'inventory', namespace, owner: config.merchant };
-      return {
-        kind: 'pull',
-        source,
-        failures: (size) => intakeFailures(pool, source, size),
-        work: {
-          read: (cursor, limit) => warehouse.listInventory(cursor, limit),
-          async take(page, readFrom, advanceTo, passId) {
-            const { accepted, rejected } = screenRecords(page.items, sourceInventoryLevelSchema, 'sku');
-            await takeInventoryLevels(pool, merchantScope, { accepted, rejected, readFrom, advanceTo, passId });
-            return counted(page, rejected.length);
-          },
-        },
-      };
+      return pullBinding(
+        pool,
+        { service: 'inventory', namespace, owner: scope.merchant },
+        (cursor, limit) => warehouse.listInventory(cursor, limit),
+        (items) => screenRecords(items, sourceInventoryLevelSchema, 'sku'),
+        (page) => takeInventoryLevels(pool, merchantScope, page),
+      );
     }
     case 'orderDelivery': {
       const warehouse = required(connectors.warehouse, 'warehouse');
       return deliveryBinding(
         pool,
-        { service: 'orderDelivery', namespace, destination: config.merchant },
+        { service: 'orderDelivery', namespace, destination: scope.merchant },
         warehouse.maxConcurrentWrites,
         (write) => warehouse.postOrder(write),
         (row) => ({
@@ -134,7 +118,7 @@ export function bindService(config: RunnerConfig, pool: Pool, connectors: Connec
       const cart = required(connectors.cart, 'cart');
       return deliveryBinding(
         pool,
-        { service: 'shipmentUpload', namespace, destination: config.owner.name },
+        { service: 'shipmentUpload', namespace, destination: scope.owner.name },
         cart.maxConcurrentWrites,
         (write) => cart.postTracking(write),
         (row) => ({
@@ -147,7 +131,7 @@ export function bindService(config: RunnerConfig, pool: Pool, connectors: Connec
       const cart = required(connectors.cart, 'cart');
       return deliveryBinding(
         pool,
-        { service: 'inventoryUpload', namespace, destination: config.owner.name },
+        { service: 'inventoryUpload', namespace, destination: scope.owner.name },
         cart.maxConcurrentWrites,
         (write) => cart.postInventoryLevel(write),
         (row) => ({
@@ -157,6 +141,33 @@ export function bindService(config: RunnerConfig, pool: Pool, connectors: Connec
       );
     }
   }
+}
+
+/**
+ * A pull service: reads its source page by page, screens each record on its own, and stores a page together with its
+ * cursor. A record counts as failed when screening rejects it or the store turns it away (a shipment for an order the
+ * hub does not know).
+ */
+function pullBinding<T>(
+  pool: Pool,
+  source: PullSource,
+  read: PullWork['read'],
+  screen: (items: readonly unknown[]) => Screened<T>,
+  store: (page: IntakePage<T>) => Promise<void | { readonly unknownOrders: number }>,
+): BoundService {
+  return {
+    kind: 'pull',
+    source,
+    failures: (size) => intakeFailures(pool, source, size),
+    work: {
+      read,
+      async take(page, readFrom, advanceTo, passId) {
+        const { accepted, rejected } = screen(page.items);
+        const stored = await store({ accepted, rejected, readFrom, advanceTo, passId });
+        return counted(page, rejected.length + (stored?.unknownOrders ?? 0));
+      },
+    },
+  };
 }
 
 /**
