@@ -1,9 +1,33 @@
-// The contract between the operator's pod templates and the runner: the environment each runner container gets.
-// The operator writes these variables; the runner reads and validates them. Keep both sides on these names.
+// The contract between the operator's pod templates and the runner: the runner's modes, their command lines, and the
+// environment each runner container gets. The operator writes these; the runner reads and validates them. Keep both
+// sides on this module (test/unit/runner/hand-off.test.ts feeds one side's output into the other side's parser).
+import { createHash } from 'node:crypto';
+import type { OwnerKind, ServiceName } from './v1alpha1/services.ts';
+
+/** The runner's command in the image. */
+export const runnerCommand = 'switchyard-runner';
+
+/**
+ * run      one interval run of one service (a CronJob's Job);
+ * cleanup  one cleanup run of one service (a cleanup Job);
+ * watch    every Automatic service of a Merchant and its Carts, until stopped (the Merchant's watcher Deployment);
+ * migrate  brings the hub store's schema up to date (a Job per namespace and schema version).
+ */
+export const runnerModes = ['run', 'cleanup', 'watch', 'migrate'] as const;
+export type RunnerMode = (typeof runnerModes)[number];
+/** The modes that serve one service, named by `--service`. */
+export type SingleServiceMode = 'run' | 'cleanup';
+
+export function runnerArgs(mode: SingleServiceMode, service: ServiceName): string[];
+export function runnerArgs(mode: 'watch' | 'migrate'): string[];
+export function runnerArgs(mode: RunnerMode, service?: ServiceName): string[] {
+  return service === undefined ? [mode] : [mode, '--service', service];
+}
+
 export const runnerEnv = {
-  /** Merchant or Cart: the kind of the object whose service this workload runs. */
+  /** Merchant or Cart: the kind of the object whose service this workload runs (run and cleanup). */
   ownerKind: 'SWITCHYARD_OWNER_KIND',
-  /** The Merchant's or Cart's name. */
+  /** The Merchant's or Cart's name (run and cleanup). */
   ownerName: 'SWITCHYARD_OWNER_NAME',
   /** The namespace of the owner (the pod's own, from the downward API). */
   namespace: 'SWITCHYARD_NAMESPACE',
@@ -19,6 +43,10 @@ export const runnerEnv = {
   endpointUrl: 'SWITCHYARD_ENDPOINT_URL',
   /** The credential for that system, from the referenced Secret's key (optional: absent when no Secret is set). */
   endpointToken: 'SWITCHYARD_ENDPOINT_TOKEN',
+  /** watch: what the watcher serves, as JSON: a list of WatchTarget. */
+  watchTargets: 'SWITCHYARD_WATCH_TARGETS',
+  /** watch: the port of /readyz and /healthz (default 8080; 0 picks a free one, for local processes). */
+  healthPort: 'SWITCHYARD_HEALTH_PORT',
   /** The hub store's PostgreSQL connection string, from the operator's configured Secret. */
   databaseUrl: 'SWITCHYARD_DATABASE_URL',
   /** Log level (pino). */
@@ -30,6 +58,37 @@ export const runnerEnv = {
   /** Optional: timeout of one request to the endpoint, in seconds (default 30; less than the lease). */
   requestTimeoutSeconds: 'SWITCHYARD_REQUEST_TIMEOUT_SECONDS',
 } as const;
+
+/** One Merchant or Cart whose Automatic services a watcher serves. */
+export interface WatchTarget {
+  readonly kind: OwnerKind;
+  readonly name: string;
+  readonly endpoint: {
+    readonly type: 'http';
+    readonly url: string;
+    /** The variable holding the credential (from the owner's own Secret), when the owner names one. */
+    readonly tokenVariable?: string;
+  };
+  readonly services: readonly { readonly name: ServiceName; readonly batchSize: number }[];
+}
+
+/**
+ * The variable that carries one owner's credential in a watcher. Derived from the owner alone, so that an owner's
+ * target reads the same whatever else the watcher serves (names may hold `-` and `.`, which variables should not).
+ */
+export function tokenVariableOf(kind: OwnerKind, name: string): string {
+  const digest = createHash('sha256').update(`${kind}/${name}`).digest('hex').slice(0, 12).toUpperCase();
+  return `${runnerEnv.endpointToken}_${digest}`;
+}
+
+/** The watcher's probes: ready once it listens for every target's work; alive while that listening holds. */
+export const watcherProbes = { port: 8080, readinessPath: '/readyz', livenessPath: '/healthz' } as const;
+
+/**
+ * The hub store's schema version this release needs (the newest migration). The operator names its migrate Jobs by
+ * it; runners wait for it. test/unit/runner/hand-off.test.ts checks it against the migrations.
+ */
+export const hubSchemaVersion = 1;
 
 /**
  * The prefix of the field managers under which runners report to their owner's status, one per service

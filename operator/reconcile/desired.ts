@@ -1,26 +1,30 @@
 // What the operator wants to exist for one Merchant or Cart: pure functions from the object and its service plans to
 // the manifests of its children. Nothing here talks to the API server.
-import type {
-  V1CronJob,
-  V1Deployment,
-  V1EnvVar,
-  V1Job,
-  V1OwnerReference,
-  V1PodSpec,
-  V1RoleBinding,
-  V1ServiceAccount,
-} from '@kubernetes/client-node';
-import { runnerEnv } from '../api/runner-environment.ts';
-import { apiVersion, type Owner } from '../api/v1alpha1/types.ts';
+import type { V1Container, V1EnvVar, V1Job, V1OwnerReference, V1PodSpec } from '@kubernetes/client-node';
+import {
+  hubSchemaVersion,
+  runnerArgs,
+  runnerCommand,
+  runnerEnv,
+  tokenVariableOf,
+  watcherProbes,
+  type WatchTarget,
+} from '../api/runner-environment.ts';
+import { apiVersion, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
+import type { Child } from './child-kinds.ts';
 import {
   childLabels,
   childName,
   cleanupJobName,
   cleanupTimeAnnotation,
+  migrateJobName,
   runnerIdentityName,
+  watcherName,
   type Component,
 } from './names.ts';
+
+export type { Child } from './child-kinds.ts';
 
 /** How the operator runs the runner: from its own configuration, the same for every object. */
 export interface RunnerSettings {
@@ -41,12 +45,7 @@ export type ServicePlan =
   | { service: ServiceName; mode: 'disabled' }
   | { service: ServiceName; mode: 'automatic'; suspended: boolean; batchSize: number }
   | { service: ServiceName; mode: 'interval'; suspended: boolean; batchSize: number; cron: string; timeZone: string };
-
-export type Child =
-  | (V1CronJob & { kind: 'CronJob' })
-  | (V1Deployment & { kind: 'Deployment' })
-  | (V1ServiceAccount & { kind: 'ServiceAccount' })
-  | (V1RoleBinding & { kind: 'RoleBinding' });
+export type AutomaticPlan = Extract<ServicePlan, { mode: 'automatic' }>;
 
 export interface OwnerContext {
   owner: Owner;
@@ -55,7 +54,11 @@ export interface OwnerContext {
   settings: RunnerSettings;
 }
 
-type RunnerMode = 'run' | 'watch' | 'cleanup';
+/** A Merchant or Cart whose Automatic services the merchant's watcher runs, with those services' plans. */
+export interface WatchSource {
+  owner: Owner;
+  plans: readonly AutomaticPlan[];
+}
 
 function ownerReference(owner: Owner): V1OwnerReference {
   return {
@@ -72,13 +75,27 @@ function endpointOf(owner: Owner) {
   return owner.kind === 'Merchant' ? owner.spec.warehouse : owner.spec.platform;
 }
 
-function runnerEnvironment(context: OwnerContext, service: ServiceName, batchSize: number): V1EnvVar[] {
+const namespaceFromPod: V1EnvVar = {
+  name: runnerEnv.namespace,
+  valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+};
+
+/** The variables every runner gets, whatever its mode: the hub store and the log level. */
+function commonEnvironment(settings: RunnerSettings): V1EnvVar[] {
+  return [
+    { name: runnerEnv.databaseUrl, valueFrom: { secretKeyRef: settings.databaseSecret } },
+    { name: runnerEnv.logLevel, value: settings.logLevel },
+  ];
+}
+
+/** The environment of a run or cleanup of one service. */
+function singleServiceEnvironment(context: OwnerContext, service: ServiceName, batchSize: number): V1EnvVar[] {
   const { owner, settings } = context;
   const endpoint = endpointOf(owner);
   const env: V1EnvVar[] = [
     { name: runnerEnv.ownerKind, value: owner.kind },
     { name: runnerEnv.ownerName, value: owner.metadata.name },
-    { name: runnerEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    namespaceFromPod,
     { name: runnerEnv.merchant, value: context.merchantName },
     { name: runnerEnv.service, value: service },
     { name: runnerEnv.batchSize, value: String(batchSize) },
@@ -89,51 +106,61 @@ function runnerEnvironment(context: OwnerContext, service: ServiceName, batchSiz
     const { name, key } = endpoint.credentialsSecretRef;
     env.push({ name: runnerEnv.endpointToken, valueFrom: { secretKeyRef: { name, key } } });
   }
-  env.push(
-    { name: runnerEnv.databaseUrl, valueFrom: { secretKeyRef: settings.databaseSecret } },
-    { name: runnerEnv.logLevel, value: settings.logLevel },
-  );
-  return env;
+  return [...env, ...commonEnvironment(settings)];
 }
 
-/** The runner's pod: restricted security context (non-root, read-only root, no privilege, no capabilities). */
-function runnerPodSpec(
-  context: OwnerContext,
-  service: ServiceName,
-  mode: RunnerMode,
-  batchSize: number,
-  restartPolicy: 'Never' | 'Always',
-): V1PodSpec {
-  const { settings } = context;
+/** The runner container: restricted security context (non-root, read-only root, no privilege, no capabilities). */
+function runnerContainer(settings: RunnerSettings, args: string[], env: V1EnvVar[]): V1Container {
   return {
-    serviceAccountName: runnerIdentityName(context.merchantName),
+    name: 'runner',
+    image: settings.image,
+    imagePullPolicy: settings.imagePullPolicy,
+    command: [runnerCommand],
+    args,
+    env,
+    resources: settings.resources,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+function runnerPodSpec(
+  settings: RunnerSettings,
+  container: V1Container,
+  restartPolicy: 'Never' | 'Always',
+  serviceAccountName: string | undefined,
+): V1PodSpec {
+  return {
+    // The migrate Job reports to no object, so it gets no API credentials at all.
+    ...(serviceAccountName ? { serviceAccountName } : { automountServiceAccountToken: false }),
     ...(settings.imagePullSecrets.length > 0 && {
       imagePullSecrets: settings.imagePullSecrets.map((name) => ({ name })),
     }),
     restartPolicy,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [
-      {
-        name: 'runner',
-        image: settings.image,
-        imagePullPolicy: settings.imagePullPolicy,
-        command: ['switchyard-runner'],
-        args: [mode, '--service', service],
-        env: runnerEnvironment(context, service, batchSize),
-        resources: settings.resources,
-        securityContext: {
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-        },
-      },
-    ],
+    containers: [container],
   };
 }
 
-function childMetadata(context: OwnerContext, service: ServiceName | undefined, component: Component, name: string) {
-  const { owner } = context;
+function singleServicePodSpec(
+  context: OwnerContext,
+  service: ServiceName,
+  mode: 'run' | 'cleanup',
+  batchSize: number,
+): V1PodSpec {
+  const container = runnerContainer(
+    context.settings,
+    runnerArgs(mode, service),
+    singleServiceEnvironment(context, service, batchSize),
+  );
+  return runnerPodSpec(context.settings, container, 'Never', runnerIdentityName(context.merchantName));
+}
+
+function childMetadata(owner: Owner, service: ServiceName | undefined, component: Component, name: string) {
   return {
     name,
     namespace: owner.metadata.namespace,
@@ -146,12 +173,8 @@ function childMetadata(context: OwnerContext, service: ServiceName | undefined, 
 const startingDeadlineSeconds = 120;
 
 function buildCronJob(context: OwnerContext, plan: Extract<ServicePlan, { mode: 'interval' }>): Child {
-  const metadata = childMetadata(
-    context,
-    plan.service,
-    'interval',
-    childName(context.owner.metadata.name, plan.service),
-  );
+  const { owner } = context;
+  const metadata = childMetadata(owner, plan.service, 'interval', childName(owner.metadata.name, plan.service));
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -171,7 +194,7 @@ function buildCronJob(context: OwnerContext, plan: Extract<ServicePlan, { mode: 
           backoffLimit: 2,
           template: {
             metadata: { labels: metadata.labels },
-            spec: runnerPodSpec(context, plan.service, 'run', plan.batchSize, 'Never'),
+            spec: singleServicePodSpec(context, plan.service, 'run', plan.batchSize),
           },
         },
       },
@@ -179,23 +202,74 @@ function buildCronJob(context: OwnerContext, plan: Extract<ServicePlan, { mode: 
   };
 }
 
-function buildWatcherDeployment(context: OwnerContext, plan: Extract<ServicePlan, { mode: 'automatic' }>): Child {
-  const metadata = childMetadata(
-    context,
-    plan.service,
-    'watcher',
-    childName(context.owner.metadata.name, plan.service),
-  );
+/** The Automatic services of one object that a watcher runs now: not disabled, not on an interval, not suspended. */
+export function servedPlans(plans: readonly ServicePlan[]): AutomaticPlan[] {
+  return plans.filter((plan): plan is AutomaticPlan => plan.mode === 'automatic' && !plan.suspended);
+}
+
+/** What the watcher is told about one source: pure, so that a Cart can tell whether the watcher serves it yet. */
+export function watchTargetOf(source: WatchSource): WatchTarget {
+  const { owner } = source;
+  const endpoint = endpointOf(owner);
+  return {
+    kind: owner.kind,
+    name: owner.metadata.name,
+    endpoint: {
+      type: endpoint.type,
+      url: endpoint.url,
+      ...(endpoint.credentialsSecretRef && { tokenVariable: tokenVariableOf(owner.kind, owner.metadata.name) }),
+    },
+    services: source.plans.map((plan) => ({ name: plan.service, batchSize: plan.batchSize })),
+  };
+}
+
+/**
+ * The merchant's one watcher: a Deployment whose single process runs every Automatic service of the Merchant and of
+ * its Carts (`sources`, the Merchant first, then the Carts by name). None when nothing is Automatic and running.
+ * Each owner's credential still comes from its own Secret. A change of sources rolls the pod: the new one must be
+ * ready (listening) before the old one stops, and both claim records under leases, so nothing is sent twice.
+ */
+export function buildWatcher(
+  merchant: Merchant,
+  sources: readonly WatchSource[],
+  settings: RunnerSettings,
+): Child | undefined {
+  const served = sources.filter((source) => source.plans.length > 0);
+  if (served.length === 0) return undefined;
+  const targets = served.map(watchTargetOf);
+  const credentials = served.flatMap((source): V1EnvVar[] => {
+    const secret = endpointOf(source.owner).credentialsSecretRef;
+    if (!secret) return [];
+    const name = tokenVariableOf(source.owner.kind, source.owner.metadata.name);
+    return [{ name, valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } }];
+  });
+  const env: V1EnvVar[] = [
+    namespaceFromPod,
+    { name: runnerEnv.merchant, value: merchant.metadata.name },
+    { name: runnerEnv.watchTargets, value: JSON.stringify(targets) },
+    { name: runnerEnv.healthPort, value: String(watcherProbes.port) },
+    ...credentials,
+    ...commonEnvironment(settings),
+  ];
+  const probe = (path: string) => ({ httpGet: { path, port: 'health' }, periodSeconds: 10 });
+  const container: V1Container = {
+    ...runnerContainer(settings, runnerArgs('watch'), env),
+    ports: [{ name: 'health', containerPort: watcherProbes.port }],
+    readinessProbe: { ...probe(watcherProbes.readinessPath), failureThreshold: 1 },
+    livenessProbe: { ...probe(watcherProbes.livenessPath), failureThreshold: 3 },
+  };
+  const metadata = childMetadata(merchant, undefined, 'watcher', watcherName(merchant.metadata.name));
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata,
     spec: {
-      replicas: plan.suspended ? 0 : 1,
+      replicas: 1,
       selector: { matchLabels: metadata.labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: metadata.labels },
-        spec: runnerPodSpec(context, plan.service, 'watch', plan.batchSize, 'Always'),
+        spec: runnerPodSpec(settings, container, 'Always', runnerIdentityName(merchant.metadata.name)),
       },
     },
   };
@@ -205,38 +279,35 @@ function buildWatcherDeployment(context: OwnerContext, plan: Extract<ServicePlan
  * Each merchant's runners get an identity of their own, able to report to the status of that merchant's objects in
  * that namespace and nothing else: a ServiceAccount and a RoleBinding of the runner ClusterRole.
  */
-function buildRunnerIdentity(context: OwnerContext): Child[] {
-  const name = runnerIdentityName(context.owner.metadata.name);
-  const metadata = childMetadata(context, undefined, 'identity', name);
+function buildRunnerIdentity(merchant: Merchant, settings: RunnerSettings): Child[] {
+  const name = runnerIdentityName(merchant.metadata.name);
+  const metadata = childMetadata(merchant, undefined, 'identity', name);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: context.settings.clusterRoleName },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: context.owner.metadata.namespace }],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: settings.clusterRoleName },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: merchant.metadata.namespace }],
     },
   ];
 }
 
 /**
- * The children of one object: a CronJob per interval service, a watcher Deployment per Automatic service, and for a
- * Merchant the runners' identity, which its Carts' runners share.
+ * The children an object owns: a CronJob per interval service, and for a Merchant the runners' identity (which its
+ * Carts' runners share) and the watcher of its and its Carts' Automatic services (`sources`).
  */
-export function buildChildren(context: OwnerContext, plans: readonly ServicePlan[]): Child[] {
-  const identity = context.owner.kind === 'Merchant' ? buildRunnerIdentity(context) : [];
-  const workloads = plans.flatMap((plan): Child[] => {
-    switch (plan.mode) {
-      case 'interval':
-        return [buildCronJob(context, plan)];
-      case 'automatic':
-        return [buildWatcherDeployment(context, plan)];
-      case 'disabled':
-        return [];
-    }
-  });
-  return [...identity, ...workloads];
+export function buildChildren(
+  context: OwnerContext,
+  plans: readonly ServicePlan[],
+  sources: readonly WatchSource[] = [],
+): Child[] {
+  const cronJobs = plans.flatMap((plan) => (plan.mode === 'interval' ? [buildCronJob(context, plan)] : []));
+  const { owner, settings } = context;
+  if (owner.kind === 'Cart') return cronJobs;
+  const watcher = buildWatcher(owner, sources, settings);
+  return [...buildRunnerIdentity(owner, settings), ...cronJobs, ...(watcher ? [watcher] : [])];
 }
 
 /** Finished cleanup Jobs delete themselves after this long; the grace for a late cleanup is shorter. */
@@ -245,11 +316,11 @@ const cleanupTtlSeconds = 2 * 3600;
 /** A cleanup run of an Automatic service: one Job that retries every failed record and then removes itself. */
 export function buildCleanupJob(
   context: OwnerContext,
-  plan: Extract<ServicePlan, { mode: 'automatic' }>,
+  plan: AutomaticPlan,
   scheduledFor: Date,
 ): V1Job & { kind: 'Job' } {
   const name = cleanupJobName(context.owner.metadata.name, plan.service, scheduledFor);
-  const metadata = childMetadata(context, plan.service, 'cleanup', name);
+  const metadata = childMetadata(context.owner, plan.service, 'cleanup', name);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -259,8 +330,28 @@ export function buildCleanupJob(
       ttlSecondsAfterFinished: cleanupTtlSeconds,
       template: {
         metadata: { labels: metadata.labels },
-        spec: runnerPodSpec(context, plan.service, 'cleanup', plan.batchSize, 'Never'),
+        spec: singleServicePodSpec(context, plan.service, 'cleanup', plan.batchSize),
       },
+    },
+  };
+}
+
+/**
+ * The migrate run of a namespace's hub store: one Job per schema version, so that migrations run once per version and
+ * not at every runner start. It belongs to no Merchant (the hub store outlives them) and stays when done: its name
+ * records that this version was applied, and recreating it would only run again for nothing.
+ */
+export function buildMigrateJob(namespace: string, settings: RunnerSettings): V1Job & { kind: 'Job' } {
+  const labels = childLabels(undefined, undefined, undefined, 'migrate');
+  const container = runnerContainer(settings, runnerArgs('migrate'), commonEnvironment(settings));
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: migrateJobName(hubSchemaVersion), namespace, labels },
+    spec: {
+      // Retried for about 10 minutes (the hub store may be starting too); the runners wait for it meanwhile.
+      backoffLimit: 6,
+      template: { metadata: { labels }, spec: runnerPodSpec(settings, container, 'Never', undefined) },
     },
   };
 }

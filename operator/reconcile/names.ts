@@ -19,10 +19,10 @@ export const cleanupTimeAnnotation = 'switchyard.dev/cleanup-time';
 
 /** Selects every child the operator manages: the informers' label selector. */
 export const managedSelector = `${managedByLabel}=${managedByValue}`;
-/** Selects the cleanup Jobs among them. */
-export const cleanupJobSelector = `${managedSelector},${componentLabel}=cleanup`;
+/** Selects the Jobs the operator creates itself (cleanup and migrate runs), not those of its CronJobs. */
+export const operatorJobSelector = `${managedSelector},${componentLabel} in (cleanup,migrate)`;
 
-export type Component = 'interval' | 'watcher' | 'cleanup' | 'identity';
+export type Component = 'interval' | 'watcher' | 'cleanup' | 'identity' | 'migrate';
 
 export function kebabCase(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -51,6 +51,16 @@ export function runnerIdentityName(merchantName: string): string {
   return boundedName(merchantName, 'runner');
 }
 
+/** The one watcher Deployment of a merchant, which serves the Automatic services of the Merchant and its Carts. */
+export function watcherName(merchantName: string): string {
+  return boundedName(merchantName, 'watcher');
+}
+
+/** The migrate Job of a namespace, one per hub store schema version: creating it twice is harmless. */
+export function migrateJobName(schemaVersion: number): string {
+  return `switchyard-migrate-v${schemaVersion}`;
+}
+
 /** A cleanup Job's name is fixed by its scheduled minute, so creating it twice is harmless. */
 export function cleanupJobName(ownerName: string, service: ServiceName, scheduledFor: Date): string {
   const minute = Math.floor(scheduledFor.getTime() / 60_000).toString(36);
@@ -58,8 +68,8 @@ export function cleanupJobName(ownerName: string, service: ServiceName, schedule
 }
 
 export function childLabels(
-  ownerKind: OwnerKind,
-  ownerName: string,
+  ownerKind: OwnerKind | undefined,
+  ownerName: string | undefined,
   service: ServiceName | undefined,
   component: Component,
 ): Record<string, string> {
@@ -68,7 +78,6 @@ export function childLabels(
     [nameLabel]: runnerName,
     [componentLabel]: component,
     ...(service && { [serviceLabel]: service }),
-    [ownerKindLabel]: ownerKind,
-    [ownerNameLabel]: ownerName,
+    ...(ownerKind && ownerName && { [ownerKindLabel]: ownerKind, [ownerNameLabel]: ownerName }),
   };
 }

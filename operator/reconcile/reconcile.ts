@@ -1,27 +1,24 @@
 // The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
-import type {
-  KubernetesObject,
-  V1CronJob,
-  V1Deployment,
-  V1Job,
-  V1RoleBinding,
-  V1ServiceAccount,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { hubSchemaVersion } from '../api/runner-environment.ts';
 import type { OwnerKind } from '../api/v1alpha1/services.ts';
-import type { Merchant, Owner, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';
+import type { Cart, Merchant, Owner, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';
 import { dueCleanup, nextCleanupTimes, nextRunTimes } from '../schedule/index.ts';
+import { appliedKinds, type AppliedKind, type Child, type ObservedChildren } from './child-kinds.ts';
 import { isSameJson, isSubset } from './compare.ts';
 import type { Verdict } from './conditions.ts';
 import {
   buildChildren,
   buildCleanupJob,
-  type Child,
+  buildMigrateJob,
+  servedPlans,
   type OwnerContext,
   type RunnerSettings,
   type ServicePlan,
+  type WatchSource,
 } from './desired.ts';
-import { childName, cleanupTimeAnnotation } from './names.ts';
+import { childName, cleanupTimeAnnotation, migrateJobName, watcherName } from './names.ts';
 import { planServices, scheduleSeed } from './plan.ts';
 import {
   computeStatus,
@@ -31,6 +28,9 @@ import {
   type ServiceObservation,
   type StatusWriteCause,
 } from './status.ts';
+import { watcherServes } from './watcher-rollout.ts';
+
+export type { ObservedChildren } from './child-kinds.ts';
 
 export interface OwnerRef {
   kind: OwnerKind;
@@ -38,26 +38,21 @@ export interface OwnerRef {
   name: string;
 }
 
-/** The children of one object as the caches have them. */
-export interface ObservedChildren {
-  cronJobs: V1CronJob[];
-  deployments: V1Deployment[];
-  jobs: V1Job[];
-  serviceAccounts: V1ServiceAccount[];
-  roleBindings: V1RoleBinding[];
-}
-
 /** What the reconcile reads: the informers' caches. */
 export interface ClusterView {
   getOwner(ref: OwnerRef): Owner | undefined;
   childrenOf(ref: OwnerRef): ObservedChildren;
+  /** The Carts whose merchantRef names this Merchant. */
+  cartsOf(merchant: OwnerRef): Cart[];
+  /** A Job the operator created (cleanup and migrate runs), by name. */
+  getJob(namespace: string, name: string): V1Job | undefined;
 }
 
 /** What the reconcile writes, each call one API request. */
 export interface ClusterWriter {
   applyChild(child: Child): Promise<void>;
-  deleteChild(kind: Child['kind'], namespace: string, name: string): Promise<void>;
-  /** Creates a cleanup Job; false when a Job of that name exists already (it ran). */
+  deleteChild(kind: AppliedKind, namespace: string, name: string): Promise<void>;
+  /** Creates a Job; false when a Job of that name exists already (it ran). */
   createJob(job: V1Job & { kind: 'Job' }): Promise<boolean>;
   applyStatus(owner: Owner, status: OwnerStatus): Promise<void>;
 }
@@ -82,46 +77,65 @@ export interface Outcome {
   requeueAfterMs?: number;
 }
 
-const toDate = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value));
-
-/** The children that the reconcile applies, and deletes when no longer wanted; cleanup Jobs are handled apart. */
-function appliedChildren(observed: ObservedChildren): { kind: Child['kind']; object: KubernetesObject }[] {
-  return [
-    ...observed.serviceAccounts.map((object) => ({ kind: 'ServiceAccount' as const, object })),
-    ...observed.roleBindings.map((object) => ({ kind: 'RoleBinding' as const, object })),
-    ...observed.cronJobs.map((object) => ({ kind: 'CronJob' as const, object })),
-    ...observed.deployments.map((object) => ({ kind: 'Deployment' as const, object })),
-  ];
+/** One write to a child, as data: log lines and Events are made from it. */
+export interface ChildChange {
+  kind: AppliedKind;
+  name: string;
+  action: 'created' | 'updated' | 'deleted';
 }
 
-/** Applies each child that is missing or differs from what is wanted, and deletes the unwanted; returns what changed. */
-async function syncChildren(desired: Child[], observed: ObservedChildren, context: ReconcileContext, owner: Owner) {
-  const changed: string[] = [];
+const toDate = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value));
+
+function appliedChildren(observed: ObservedChildren): { kind: AppliedKind; object: KubernetesObject }[] {
+  return appliedKinds.flatMap((kind) => observed[kind].map((object: KubernetesObject) => ({ kind, object })));
+}
+
+/**
+ * Applies each child that is missing or differs from what is wanted, and deletes the unwanted, except those `keep`
+ * spares for now; returns what changed.
+ */
+async function syncChildren(
+  desired: Child[],
+  observed: ObservedChildren,
+  context: ReconcileContext,
+  owner: Owner,
+  keep: (kind: AppliedKind, object: KubernetesObject) => boolean,
+): Promise<ChildChange[]> {
+  const changes: ChildChange[] = [];
   const existing = appliedChildren(observed);
-  const find = (kind: Child['kind'], name: string | undefined) =>
+  const find = (kind: AppliedKind, name: string | undefined) =>
     existing.find((entry) => entry.kind === kind && entry.object.metadata?.name === name);
   for (const child of desired) {
     const current = find(child.kind, child.metadata?.name);
     if (current && isSubset(child, current.object)) continue;
     await context.writer.applyChild(child);
-    const what = `${child.kind} ${child.metadata!.name!}`;
-    changed.push(what);
+    const change: ChildChange = {
+      kind: child.kind,
+      name: child.metadata!.name!,
+      action: current ? 'updated' : 'created',
+    };
+    changes.push(change);
     context.events.record(
       owner,
       'Normal',
       current ? 'Updated' : 'Created',
-      `${current ? 'Restored' : 'Created'} ${what}`,
+      `${current ? 'Updated' : 'Created'} ${change.kind} ${change.name}`,
     );
   }
-  // A service that changed mode (interval ↔ Automatic) or was disabled leaves a workload nobody wants.
+  // A service that changed mode or was disabled, or a watcher of the older one-per-service shape, is not wanted.
   for (const { kind, object } of existing) {
     if (desired.some((child) => child.kind === kind && child.metadata?.name === object.metadata?.name)) continue;
+    if (keep(kind, object)) continue;
     await context.writer.deleteChild(kind, object.metadata!.namespace!, object.metadata!.name!);
-    const what = `${kind} ${object.metadata!.name!}`;
-    changed.push(`deleted ${what}`);
-    context.events.record(owner, 'Normal', 'Deleted', `Deleted ${what} (replaced or disabled)`);
+    changes.push({ kind, name: object.metadata!.name!, action: 'deleted' });
+    context.events.record(
+      owner,
+      'Normal',
+      'Deleted',
+      `Deleted ${kind} ${object.metadata!.name!} (replaced or disabled)`,
+    );
   }
-  return changed;
+  return changes;
 }
 
 function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | undefined): Date | undefined {
@@ -135,6 +149,8 @@ function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | u
   return times.length > 0 ? new Date(Math.max(...times)) : undefined;
 }
 
+type CleanupTimes = Map<string, { nextTimes: Date[]; lastTime?: Date }>;
+
 /** Starts the cleanup Jobs that are due; returns each Automatic service's cleanup times. */
 async function runDueCleanups(
   ownerContext: OwnerContext,
@@ -143,13 +159,13 @@ async function runDueCleanups(
   observed: ObservedChildren,
   context: ReconcileContext,
   now: Date,
-): Promise<Map<string, { nextTimes: Date[]; lastTime?: Date }>> {
+): Promise<CleanupTimes> {
   const { owner } = ownerContext;
-  const cleanups = new Map<string, { nextTimes: Date[]; lastTime?: Date }>();
+  const cleanups: CleanupTimes = new Map();
   for (const plan of plans) {
     if (plan.mode !== 'automatic') continue;
     const seed = scheduleSeed(owner, plan.service);
-    let lastTime = lastCleanupTime(plan.service, observed.jobs, owner.status);
+    let lastTime = lastCleanupTime(plan.service, observed.Job, owner.status);
     // A cleanup slot that passed before the object existed is not a missed cleanup: there was nothing to clean.
     const created = toDate(owner.metadata.creationTimestamp);
     const dueAfter = lastTime && created && lastTime > created ? lastTime : (created ?? lastTime);
@@ -172,22 +188,29 @@ async function runDueCleanups(
 }
 
 function observeServices(
-  ownerName: string,
+  ownerContext: OwnerContext,
   plans: ServicePlan[],
   observed: ObservedChildren,
-  cleanups: Map<string, { nextTimes: Date[]; lastTime?: Date }>,
+  cleanups: CleanupTimes,
   reportedServices: ServiceStatus[] | undefined,
   now: Date,
 ): ServiceObservation[] {
+  const ownerName = ownerContext.owner.metadata.name;
   return plans.flatMap((plan): ServiceObservation[] => {
     if (plan.mode === 'disabled') return [];
-    const name = childName(ownerName, plan.service);
     if (plan.mode === 'automatic') {
-      const workload = { kind: 'Deployment' as const, name };
-      return [{ service: plan.service, schedule: 'Automatic', workload, cleanup: cleanups.get(plan.service)! }];
+      const observation: ServiceObservation = {
+        service: plan.service,
+        schedule: 'Automatic',
+        cleanup: cleanups.get(plan.service)!,
+      };
+      // A suspended service has left the watcher.
+      if (!plan.suspended) observation.workload = { kind: 'Deployment', name: watcherName(ownerContext.merchantName) };
+      return [observation];
     }
+    const name = childName(ownerName, plan.service);
     const workload = { kind: 'CronJob' as const, name };
-    const cronJob = observed.cronJobs.find((candidate) => candidate.metadata?.name === name);
+    const cronJob = observed.CronJob.find((candidate) => candidate.metadata?.name === name);
     const observation: ServiceObservation = { service: plan.service, schedule: plan.cron, workload };
     const reported = reportedServices?.find((service) => service.name === plan.service);
     const running = (cronJob?.status?.active?.length ?? 0) > 0;
@@ -207,44 +230,18 @@ function observeServices(
   });
 }
 
-/** Watchers that should run but are not yet available, by name. */
-function unavailableWatchers(children: Child[], observed: ObservedChildren): string[] {
-  return children
-    .filter((child) => child.kind === 'Deployment' && (child.spec?.replicas ?? 0) > 0)
-    .map((child) => child.metadata!.name!)
-    .filter((name) => {
-      const deployment = observed.deployments.find((candidate) => candidate.metadata?.name === name);
-      const upToDate =
-        deployment?.status?.observedGeneration !== undefined &&
-        deployment.status.observedGeneration >= (deployment.metadata?.generation ?? 0);
-      const available = deployment?.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True');
-      return !(upToDate && available);
-    });
-}
-
 /**
- * A watcher Deployment created or changed moments ago is starting, not stuck. Reporting that start would cost a status
- * write that Ready overwrites a moment later, so while the status is visibly out of date anyway (none yet, or an older
- * generation's, which kstatus readers take for "in progress") the report waits this long for the watchers.
+ * A watcher created or changed moments ago is starting, not stuck. Reporting that start would cost a status write that
+ * Ready overwrites a moment later, so while the status is visibly out of date anyway (none yet, or an older
+ * generation's, which kstatus readers take for "in progress") the report waits this long for the watcher.
  */
 const watcherStartGraceMs = 10_000;
 
-/** Until when the status can wait for `waiting` watchers to start; undefined when one of them is past its grace. */
-function watchersStartingUntil(
-  waiting: string[],
-  changed: string[],
-  observed: ObservedChildren,
-  now: Date,
-): Date | undefined {
-  let until = now.getTime();
-  for (const name of waiting) {
-    const deployment = observed.deployments.find((candidate) => candidate.metadata?.name === name);
-    const created = toDate(deployment?.metadata?.creationTimestamp);
-    const startedAt = changed.includes(`Deployment ${name}`) ? now : created;
-    if (!startedAt || startedAt.getTime() + watcherStartGraceMs <= now.getTime()) return undefined;
-    until = Math.max(until, startedAt.getTime() + watcherStartGraceMs);
-  }
-  return new Date(until);
+/** Until when the status can wait for the watcher to start; undefined when its grace is over. */
+function watcherStartingUntil(startedAt: (Date | undefined)[], now: Date): Date | undefined {
+  const latest = Math.max(...startedAt.map((time) => time?.getTime() ?? Number.NEGATIVE_INFINITY));
+  const until = latest + watcherStartGraceMs;
+  return until > now.getTime() ? new Date(until) : undefined;
 }
 
 function statusIsOutOfDate(owner: Owner): boolean {
@@ -283,6 +280,35 @@ function earliest(times: (Date | undefined)[], now: Date): number | undefined {
   return future.length > 0 ? Math.max(1_000, Math.min(...future) + 1_000) : undefined;
 }
 
+/** The Carts of a Merchant whose Automatic services its watcher runs, each with the plans it runs. */
+function cartSources(merchant: Merchant, context: ReconcileContext, now: Date): WatchSource[] {
+  const ref = { kind: 'Merchant' as const, namespace: merchant.metadata.namespace, name: merchant.metadata.name };
+  const timeZone = merchant.spec.timeZone ?? 'UTC';
+  return context.view
+    .cartsOf(ref)
+    .filter((cart) => !cart.metadata.deletionTimestamp)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    .flatMap((cart) => {
+      // A Cart with an invalid spec runs nothing; its own status says why.
+      const planned = planServices(cart, timeZone, now);
+      return planned.ok ? [{ owner: cart, plans: servedPlans(planned.plans) }] : [];
+    });
+}
+
+/** The migrate Job of the namespace's hub store, started once per schema version. */
+async function ensureMigration(owner: Merchant, context: ReconcileContext): Promise<void> {
+  const { namespace } = owner.metadata;
+  if (context.view.getJob(namespace, migrateJobName(hubSchemaVersion))) return;
+  if (await context.writer.createJob(buildMigrateJob(namespace, context.settings))) {
+    context.events.record(
+      owner,
+      'Normal',
+      'MigrationStarted',
+      `Started Job ${migrateJobName(hubSchemaVersion)}: the hub store's schema to version ${hubSchemaVersion}`,
+    );
+  }
+}
+
 export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): Promise<Outcome> {
   const owner = context.view.getOwner(ref);
   // Deleted: the garbage collector removes the children through their owner references.
@@ -314,12 +340,23 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   }
 
   const ownerContext: OwnerContext = { owner, merchantName: merchant.metadata.name, settings: context.settings };
-  const children = buildChildren(ownerContext, planned.plans);
+  const served = servedPlans(planned.plans);
+  const sources = owner.kind === 'Merchant' ? [{ owner, plans: served }, ...cartSources(owner, context, now)] : [];
+  const children = buildChildren(ownerContext, planned.plans, sources);
   const observed = context.view.childrenOf(ref);
-  let cleanups: Awaited<ReturnType<typeof runDueCleanups>>;
-  let changed: string[];
+  const merchantRef = { kind: 'Merchant' as const, namespace: ref.namespace, name: merchant.metadata.name };
+  const watcher = context.view
+    .childrenOf(merchantRef)
+    .Deployment.find((deployment) => deployment.metadata?.name === watcherName(merchant.metadata.name));
+  const waitingForWatcher = served.length > 0 && !watcherServes(watcher, { owner, plans: served });
+  let cleanups: CleanupTimes;
+  let changes: ChildChange[];
   try {
-    changed = await syncChildren(children, observed, context, owner);
+    if (owner.kind === 'Merchant') await ensureMigration(owner, context);
+    // Watchers of the older one-per-service shape stay until the merchant's watcher serves their services.
+    const keepOldWatcher = (kind: AppliedKind, object: KubernetesObject) =>
+      kind === 'Deployment' && object.metadata?.name !== watcherName(merchant.metadata.name) && waitingForWatcher;
+    changes = await syncChildren(children, observed, context, owner, keepOldWatcher);
     cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
   } catch (error) {
     const message = `could not write the workloads: ${error instanceof Error ? error.message : String(error)}`;
@@ -328,30 +365,40 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
     );
     throw error;
   }
-  if (changed.length > 0) context.log.info({ changed }, 'workloads written');
+  if (changes.length > 0) {
+    context.log.info(
+      { changed: changes.map((change) => `${change.action} ${change.kind} ${change.name}`) },
+      'workloads written',
+    );
+  }
 
-  const services = observeServices(owner.metadata.name, planned.plans, observed, cleanups, owner.status?.services, now);
-  const waiting = unavailableWatchers(children, observed);
-  const count = (kind: Child['kind'], noun: string) => {
-    const n = children.filter((child) => child.kind === kind).length;
-    return `${n} ${noun}${n === 1 ? '' : 's'}`;
-  };
-  const summary = `${count('CronJob', 'CronJob')} and ${count('Deployment', 'watcher Deployment')}`;
-  const verdict: Verdict =
-    waiting.length > 0
-      ? {
-          state: 'progressing',
-          reason: 'WorkloadsProgressing',
-          message: 'waiting for the watcher Deployments to become available',
-        }
-      : owner.spec.suspend
-        ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
-        : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
+  const services = observeServices(ownerContext, planned.plans, observed, cleanups, owner.status?.services, now);
+  const cronJobs = children.filter((child) => child.kind === 'CronJob').length;
+  const summary = `${cronJobs} CronJob${cronJobs === 1 ? '' : 's'}${served.length > 0 ? ` and ${served.length} Automatic service${served.length === 1 ? '' : 's'} on watcher ${watcherName(merchant.metadata.name)}` : ''}`;
+  const verdict: Verdict = waitingForWatcher
+    ? {
+        state: 'progressing',
+        reason: 'WorkloadsProgressing',
+        message: `waiting for Deployment ${watcherName(merchant.metadata.name)} to serve this ${owner.kind}'s Automatic services`,
+      }
+    : owner.spec.suspend
+      ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
+      : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
   const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
+  const watcherChanged = changes.some((change) => change.kind === 'Deployment' && change.action !== 'deleted');
   const holdUntil =
-    waiting.length > 0 && statusIsOutOfDate(owner) ? watchersStartingUntil(waiting, changed, observed, now) : undefined;
-  // The watchers' own status updates bring the object back as they become available; the timer is for those that
-  // do not, so that their slow start is reported.
+    waitingForWatcher && statusIsOutOfDate(owner)
+      ? watcherStartingUntil(
+          [
+            watcherChanged ? now : undefined,
+            toDate(watcher?.metadata?.creationTimestamp),
+            toDate(owner.metadata.creationTimestamp),
+          ],
+          now,
+        )
+      : undefined;
+  // The watcher's own status updates bring the object back as it becomes available; the timer is for a watcher that
+  // does not, so that its slow start is reported.
   if (holdUntil) return { requeueAfterMs: earliest([holdUntil, ...nextCleanups], now) };
   await writeStatus(owner, verdict, services, context, now);
 

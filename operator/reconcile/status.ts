@@ -8,7 +8,8 @@ import { computeConditions, type Verdict } from './conditions.ts';
 export interface ServiceObservation {
   service: ServiceName;
   schedule: string;
-  workload: { kind: 'CronJob' | 'Deployment'; name: string };
+  /** Absent for a suspended Automatic service, which no workload runs. */
+  workload?: { kind: 'CronJob' | 'Deployment'; name: string };
   nextRunTime?: Date;
   lastRunTime?: Date;
   lastSuccessTime?: Date;
@@ -21,11 +22,8 @@ export function formatTime(time: Date): string {
 }
 
 function serviceStatus(observation: ServiceObservation): ServiceStatus {
-  const status: ServiceStatus = {
-    name: observation.service,
-    schedule: observation.schedule,
-    workload: observation.workload,
-  };
+  const status: ServiceStatus = { name: observation.service, schedule: observation.schedule };
+  if (observation.workload) status.workload = observation.workload;
   if (observation.nextRunTime) status.nextRunTime = formatTime(observation.nextRunTime);
   if (observation.lastRunTime) status.lastRunTime = formatTime(observation.lastRunTime);
   if (observation.lastSuccessTime) status.lastSuccessTime = formatTime(observation.lastSuccessTime);

@@ -3,19 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { group, kinds, version, type Owner, type OwnerStatus } from '../api/v1alpha1/types.ts';
-import type { Child } from '../reconcile/desired.ts';
+import { childKinds, type Child } from '../reconcile/child-kinds.ts';
 import type { ClusterWriter, EventRecorder } from '../reconcile/reconcile.ts';
 import type { Metrics } from './metrics.ts';
 
 export const operatorFieldManager = 'switchyard-operator';
 export const statusFieldManager = 'switchyard-operator-status';
-
-const childApiVersions: Record<Child['kind'], string> = {
-  CronJob: 'batch/v1',
-  Deployment: 'apps/v1',
-  ServiceAccount: 'v1',
-  RoleBinding: 'rbac.authorization.k8s.io/v1',
-};
 
 const isConflict = (error: unknown) => (error as { code?: number }).code === 409;
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;
@@ -33,7 +26,7 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
     },
     async deleteChild(kind, namespace, name) {
       metrics.apiWrites.inc({ verb: 'delete' });
-      const apiVersion = childApiVersions[kind];
+      const { apiVersion } = childKinds[kind];
       try {
         await objects.delete(
           { apiVersion, kind, metadata: { name, namespace } },

@@ -1,17 +1,16 @@
 // Wiring of informers, the work queue and the reconcile: events become keys, keys become reconciles.
 import type * as k8s from '@kubernetes/client-node';
-import type { V1CronJob, V1Deployment, V1Job, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
 import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
+import { childKindNames, childKinds, noChildren, type ChildKind } from '../reconcile/child-kinds.ts';
 import type { RunnerSettings } from '../reconcile/desired.ts';
-import { cleanupJobSelector, managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
+import { componentLabel, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
 import {
   reconcileOwner,
   type ClusterView,
   type ClusterWriter,
   type EventRecorder,
-  type ObservedChildren,
   type OwnerRef,
 } from '../reconcile/reconcile.ts';
 import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
@@ -31,14 +30,11 @@ export interface ControllerOptions {
   now?: () => Date;
 }
 
-const childTypes = {
-  ServiceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
-  RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
-  CronJob: { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs' },
-  Deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
-  Job: { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
-} as const satisfies Record<string, ResourceType>;
-type ChildKind = keyof typeof childTypes;
+const resourceType = (kind: ChildKind): ResourceType => ({
+  apiVersion: childKinds[kind].apiVersion,
+  kind,
+  plural: childKinds[kind].plural,
+});
 
 export function ownerKey(ref: OwnerRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
@@ -67,6 +63,10 @@ export class Controller {
   readonly #queue: WorkQueue;
   /** The generation last seen of each Merchant, so that its status updates do not wake all its Carts. */
   readonly #merchantGenerations = new Map<string, number | undefined>();
+  /** Merchant key → the names of the Carts that name it, so its watcher knows whom it serves. */
+  readonly #cartsByMerchant = new Map<string, Set<string>>();
+  /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
+  readonly #merchantOfCart = new Map<string, string>();
   #resyncTimer: NodeJS.Timeout | undefined;
   #synced = false;
 
@@ -107,14 +107,11 @@ export class Controller {
       onDelete: (object) => this.#onChildEvent(kind, object, false),
     });
     // Only the children Switchyard manages: the label selector keeps everything else out of the cache.
-    const childKinds = Object.keys(childTypes) as ChildKind[];
-    // Of the Jobs, only cleanup runs matter (the CronJobs report their own runs), and CronJobs leave many behind.
-    const selectorOf = (kind: ChildKind) => (kind === 'Job' ? cleanupJobSelector : managedSelector);
     const watchChildren = (kind: ChildKind) =>
-      new InformerSet(kubeConfig, childTypes[kind], namespaces, selectorOf(kind), childHandlers(kind), log, {
+      new InformerSet(kubeConfig, resourceType(kind), namespaces, childKinds[kind].selector, childHandlers(kind), log, {
         compactSpecs: true,
       });
-    this.#children = Object.fromEntries(childKinds.map((kind) => [kind, watchChildren(kind)])) as Record<
+    this.#children = Object.fromEntries(childKindNames.map((kind) => [kind, watchChildren(kind)])) as Record<
       ChildKind,
       InformerSet
     >;
@@ -172,19 +169,20 @@ export class Controller {
       getOwner: (ref) => this.#owners[ref.kind].get(ref.name, ref.namespace) as Owner | undefined,
       childrenOf: (ref) => {
         const names = this.#childIndex.get(ownerKey(ref));
-        const lookup = <T>(kind: ChildKind) =>
-          [...(names?.[kind] ?? [])]
-            .map((name) => this.#children[kind].get(name, ref.namespace))
-            .filter((object) => object !== undefined) as T[];
-        const observed: ObservedChildren = {
-          cronJobs: lookup<V1CronJob>('CronJob'),
-          deployments: lookup<V1Deployment>('Deployment'),
-          jobs: lookup<V1Job>('Job'),
-          serviceAccounts: lookup<V1ServiceAccount>('ServiceAccount'),
-          roleBindings: lookup<V1RoleBinding>('RoleBinding'),
-        };
+        const observed = noChildren();
+        for (const kind of childKindNames) {
+          for (const name of names?.[kind] ?? []) {
+            const object = this.#children[kind].get(name, ref.namespace);
+            if (object) (observed[kind] as k8s.KubernetesObject[]).push(object);
+          }
+        }
         return observed;
       },
+      cartsOf: (merchant) =>
+        [...(this.#cartsByMerchant.get(ownerKey(merchant)) ?? [])]
+          .map((name) => this.#owners.Cart.get(name, merchant.namespace) as Cart | undefined)
+          .filter((cart): cart is Cart => cart !== undefined && cart.spec?.merchantRef?.name === merchant.name),
+      getJob: (namespace, name) => this.#children.Job.get(name, namespace),
     };
   }
 
@@ -215,16 +213,42 @@ export class Controller {
     if (!namespace || !name) return;
     const key = ownerKey({ kind, namespace, name });
     this.#queue.add(key);
-    if (kind === 'Merchant') {
-      // Carts follow their Merchant's existence and spec (its time zone), not its status updates.
-      const generation = object.metadata?.generation;
-      if (present && this.#merchantGenerations.get(key) === generation) return;
-      if (present) this.#merchantGenerations.set(key, generation);
-      else this.#merchantGenerations.delete(key);
-      for (const cart of this.#owners.Cart.list(namespace) as Cart[]) {
-        if (cart.spec?.merchantRef?.name === name)
-          this.#queue.add(ownerKey({ kind: 'Cart', namespace, name: cart.metadata.name }));
-      }
+    if (kind === 'Cart') {
+      this.#indexCart(key, namespace, name, present ? (object as Cart).spec?.merchantRef?.name : undefined);
+      return;
+    }
+    // Carts follow their Merchant's existence and spec (its time zone), not its status updates.
+    const generation = object.metadata?.generation;
+    if (present && this.#merchantGenerations.get(key) === generation) return;
+    if (present) this.#merchantGenerations.set(key, generation);
+    else this.#merchantGenerations.delete(key);
+    this.#enqueueCartsOf(key, namespace);
+  }
+
+  /**
+   * Keeps the Merchant → Carts index, and wakes the Merchants a Cart event concerns: its watcher serves the Cart's
+   * Automatic services. A Cart that moved wakes both its old and its new Merchant.
+   */
+  #indexCart(cartKey: string, namespace: string, cart: string, merchant: string | undefined): void {
+    const before = this.#merchantOfCart.get(cartKey);
+    const after = merchant === undefined ? undefined : ownerKey({ kind: 'Merchant', namespace, name: merchant });
+    if (before !== after && before !== undefined) {
+      this.#cartsByMerchant.get(before)?.delete(cart);
+      if (this.#cartsByMerchant.get(before)?.size === 0) this.#cartsByMerchant.delete(before);
+    }
+    if (after === undefined) this.#merchantOfCart.delete(cartKey);
+    else {
+      this.#merchantOfCart.set(cartKey, after);
+      let carts = this.#cartsByMerchant.get(after);
+      if (!carts) this.#cartsByMerchant.set(after, (carts = new Set()));
+      carts.add(cart);
+    }
+    for (const merchantKey of new Set([before, after])) if (merchantKey) this.#queue.add(merchantKey);
+  }
+
+  #enqueueCartsOf(merchantKey: string, namespace: string): void {
+    for (const cart of this.#cartsByMerchant.get(merchantKey) ?? []) {
+      this.#queue.add(ownerKey({ kind: 'Cart', namespace, name: cart }));
     }
   }
 
@@ -235,18 +259,19 @@ export class Controller {
     const key = ownerKey(owner);
     let entry = this.#childIndex.get(key);
     if (!entry) {
-      entry = {
-        ServiceAccount: new Set(),
-        RoleBinding: new Set(),
-        CronJob: new Set(),
-        Deployment: new Set(),
-        Job: new Set(),
-      };
+      entry = Object.fromEntries(childKindNames.map((childKind) => [childKind, new Set<string>()])) as Record<
+        ChildKind,
+        Set<string>
+      >;
       this.#childIndex.set(key, entry);
     }
     if (present) entry[kind].add(name);
     else entry[kind].delete(name);
     if (!present && Object.values(entry).every((names) => names.size === 0)) this.#childIndex.delete(key);
     this.#queue.add(key);
+    // The merchant's watcher serves its Carts too: they report whether it runs their services.
+    if (kind === 'Deployment' && object.metadata?.labels?.[componentLabel] === 'watcher') {
+      this.#enqueueCartsOf(key, owner.namespace);
+    }
   }
 }

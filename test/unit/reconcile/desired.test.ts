@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { hubSchemaVersion, tokenVariableOf, type WatchTarget } from '../../../operator/api/runner-environment.ts';
 import {
   buildChildren,
   buildCleanupJob,
+  buildMigrateJob,
+  buildWatcher,
+  servedPlans,
+  watchTargetOf,
+  type AutomaticPlan,
+  type Child,
   type OwnerContext,
   type ServicePlan,
+  type WatchSource,
 } from '../../../operator/reconcile/desired.ts';
 import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 
@@ -25,15 +33,34 @@ const plans: ServicePlan[] = [
   { service: 'inventory', mode: 'disabled' },
 ];
 
-describe('buildChildren', () => {
-  const children = buildChildren(merchantContext, plans);
+const merchantSources = (merchant = merchantFixture(), carts: WatchSource[] = []): WatchSource[] => [
+  { owner: merchant, plans: servedPlans(plans) },
+  ...carts,
+];
+const cartSource = (name: string, overrides: Parameters<typeof cartFixture>[0] = {}): WatchSource => ({
+  owner: cartFixture({ name, ...overrides }),
+  plans: [
+    { service: 'shipmentUpload', mode: 'automatic', suspended: false, batchSize: 100 },
+    { service: 'inventoryUpload', mode: 'automatic', suspended: false, batchSize: 20 },
+  ],
+});
+const podOf = (child: Child | undefined) =>
+  child?.kind === 'Deployment'
+    ? child.spec!.template.spec!
+    : child?.kind === 'CronJob'
+      ? child.spec.jobTemplate.spec!.template.spec!
+      : undefined;
+const envOf = (child: Child | undefined) => podOf(child)?.containers[0]!.env ?? [];
 
-  it('makes a watcher Deployment per Automatic service and a CronJob per interval service, nothing for Disabled', () => {
+describe('buildChildren', () => {
+  const children = buildChildren(merchantContext, plans, merchantSources());
+
+  it("makes the merchant's identity, a CronJob per interval service and one watcher, nothing for Disabled", () => {
     expect(children.map((child) => `${child.kind}/${child.metadata!.name!}`)).toEqual([
       'ServiceAccount/acme-runner',
       'RoleBinding/acme-runner',
-      'Deployment/acme-order-delivery',
       'CronJob/acme-shipping-confirmations',
+      'Deployment/acme-watcher',
     ]);
   });
 
@@ -70,11 +97,23 @@ describe('buildChildren', () => {
     ]);
     const cartChildren = buildChildren(
       { owner: cartFixture(), merchantName: 'acme', settings: runnerSettingsFixture },
-      [{ service: 'shipmentUpload', mode: 'automatic', suspended: false, batchSize: 100 }],
+      [
+        {
+          service: 'orderDownload',
+          mode: 'interval',
+          suspended: false,
+          batchSize: 100,
+          cron: '1 * * * *',
+          timeZone: 'UTC',
+        },
+        { service: 'shipmentUpload', mode: 'automatic', suspended: false, batchSize: 100 },
+      ],
     );
-    expect(cartChildren.map((child) => child.kind)).toEqual(['Deployment']);
-    const pod = cartChildren[0]!.kind === 'Deployment' ? cartChildren[0]!.spec!.template.spec : undefined;
-    expect(pod?.serviceAccountName).toBe('acme-runner');
+    // A Cart's Automatic services run on its merchant's watcher: it owns only its CronJobs.
+    expect(cartChildren.map((child) => `${child.kind}/${child.metadata!.name!}`)).toEqual([
+      'CronJob/acme-shopify-order-download',
+    ]);
+    expect(podOf(cartChildren[0])?.serviceAccountName).toBe('acme-runner');
   });
 
   it('builds the CronJob as the CronJob rules want it', () => {
@@ -88,81 +127,155 @@ describe('buildChildren', () => {
       failedJobsHistoryLimit: 1,
       suspend: false,
     });
-    const container =
-      cronJob.kind === 'CronJob' ? cronJob.spec.jobTemplate.spec!.template.spec!.containers[0] : undefined;
+    const container = podOf(cronJob)?.containers[0];
     expect(container?.args).toEqual(['run', '--service', 'shippingConfirmations']);
     expect(container?.env).toContainEqual({ name: 'SWITCHYARD_BATCH_SIZE', value: '50' });
   });
 
-  it('runs the watcher in watch mode, scaled to zero when suspended', () => {
-    const [deployment] = buildChildren({ ...merchantContext, owner: cartFixture() }, [
-      { service: 'shipmentUpload', mode: 'automatic', suspended: true, batchSize: 1 },
-    ]);
-    expect(deployment!.kind).toBe('Deployment');
-    const spec = deployment!.kind === 'Deployment' ? deployment!.spec! : undefined;
-    expect(spec?.replicas).toBe(0);
-    const pod = spec?.template.spec;
-    expect(pod?.containers[0]!.args).toEqual(['watch', '--service', 'shipmentUpload']);
-  });
-
   it('runs pods with the restricted security context, resources, and secrets only by reference', () => {
-    const deployment = children.find((child) => child.kind === 'Deployment')!;
-    const pod = deployment.kind === 'Deployment' ? deployment.spec!.template.spec! : undefined;
-    const container = pod!.containers[0]!;
-    expect(pod!.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-    });
-    expect(container.resources).toEqual(runnerSettingsFixture.resources);
-    expect(container.env).toContainEqual({
+    for (const pod of [
+      podOf(children.find((child) => child.kind === 'Deployment')),
+      podOf(children.find((child) => child.kind === 'CronJob')),
+    ]) {
+      const container = pod!.containers[0]!;
+      expect(pod!.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(container.resources).toEqual(runnerSettingsFixture.resources);
+      expect(container.env).toContainEqual({
+        name: 'SWITCHYARD_DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'switchyard-hub-store', key: 'url' } },
+      });
+    }
+    expect(envOf(children.find((child) => child.kind === 'CronJob'))).toContainEqual({
       name: 'SWITCHYARD_ENDPOINT_TOKEN',
       valueFrom: { secretKeyRef: { name: 'acme-wms', key: 'token' } },
     });
-    expect(container.env).toContainEqual({
-      name: 'SWITCHYARD_DATABASE_URL',
-      valueFrom: { secretKeyRef: { name: 'switchyard-hub-store', key: 'url' } },
-    });
-    expect(container.env).toContainEqual({ name: 'SWITCHYARD_ENDPOINT_URL', value: 'https://wms.example.com/api' });
   });
 
   it('gives every runner pod the configured image pull secrets, and none when there are none', () => {
     const withSecrets = { ...merchantContext, settings: { ...runnerSettingsFixture, imagePullSecrets: ['regcred'] } };
-    const deployment = buildChildren(withSecrets, plans).find((child) => child.kind === 'Deployment')!;
-    const cronJob = buildChildren(withSecrets, plans).find((child) => child.kind === 'CronJob')!;
-    const cleanup = buildCleanupJob(withSecrets, plans[0] as Extract<ServicePlan, { mode: 'automatic' }>, new Date());
+    const built = buildChildren(withSecrets, plans, merchantSources());
+    const cleanup = buildCleanupJob(withSecrets, plans[0] as AutomaticPlan, new Date());
     for (const pod of [
-      deployment.kind === 'Deployment' ? deployment.spec!.template.spec : undefined,
-      cronJob.kind === 'CronJob' ? cronJob.spec.jobTemplate.spec!.template.spec : undefined,
+      podOf(built.find((child) => child.kind === 'Deployment')),
+      podOf(built.find((child) => child.kind === 'CronJob')),
       cleanup.spec!.template.spec,
+      buildMigrateJob('shops', withSecrets.settings).spec!.template.spec,
     ]) {
       expect(pod?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     }
-    const plain = children.find((child) => child.kind === 'Deployment')!;
-    expect(plain.kind === 'Deployment' && plain.spec!.template.spec!).not.toHaveProperty('imagePullSecrets');
-  });
-
-  it("gives a Cart's runner its platform and its merchant, and no token without a Secret", () => {
-    const [deployment] = buildChildren(
-      { owner: cartFixture(), merchantName: 'acme', settings: runnerSettingsFixture },
-      [{ service: 'shipmentUpload', mode: 'automatic', suspended: false, batchSize: 100 }],
-    );
-    const env = deployment!.kind === 'Deployment' ? deployment!.spec!.template.spec!.containers[0]!.env! : [];
-    expect(env).toContainEqual({ name: 'SWITCHYARD_ENDPOINT_URL', value: 'https://cart.example.com/api' });
-    expect(env).toContainEqual({ name: 'SWITCHYARD_MERCHANT', value: 'acme' });
-    expect(env).toContainEqual({ name: 'SWITCHYARD_OWNER_KIND', value: 'Cart' });
-    expect(env.some((variable) => variable.name === 'SWITCHYARD_ENDPOINT_TOKEN')).toBe(false);
+    expect(podOf(children.find((child) => child.kind === 'Deployment'))).not.toHaveProperty('imagePullSecrets');
   });
 
   it('never copies the owner labels or annotations (Argo CD tracking) to children', () => {
     const owner = merchantFixture();
     owner.metadata.labels = { 'app.kubernetes.io/instance': 'shops-app' };
     owner.metadata.annotations = { 'argocd.argoproj.io/tracking-id': 'shops-app:switchyard.dev/Merchant:shops/acme' };
-    const built = buildChildren({ owner, merchantName: 'acme', settings: runnerSettingsFixture }, plans);
+    const built = buildChildren(
+      { owner, merchantName: 'acme', settings: runnerSettingsFixture },
+      plans,
+      merchantSources(owner),
+    );
     expect(built.length).toBeGreaterThan(0);
     expect(JSON.stringify(built)).not.toContain('shops-app');
+  });
+});
+
+describe('buildWatcher', () => {
+  const merchant = merchantFixture();
+  const watcherFor = (sources: WatchSource[]) => buildWatcher(merchant, sources, runnerSettingsFixture);
+
+  it('serves the Automatic services of the Merchant and its Carts in one pod, each with its own credential', () => {
+    const watcher = watcherFor(
+      merchantSources(merchant, [
+        cartSource('acme-etsy'),
+        cartSource('acme-shopify', {
+          spec: {
+            platform: {
+              type: 'http',
+              url: 'https://shop.example/api',
+              credentialsSecretRef: { name: 'shop', key: 'api-key' },
+            },
+          },
+        }),
+      ]),
+    );
+    const container = podOf(watcher)!.containers[0]!;
+    expect(container.args).toEqual(['watch']);
+    const targets = JSON.parse(
+      container.env!.find((entry) => entry.name === 'SWITCHYARD_WATCH_TARGETS')!.value!,
+    ) as WatchTarget[];
+    expect(
+      targets.map((target) => `${target.kind}/${target.name}: ${target.services.map((s) => s.name).join(',')}`),
+    ).toEqual([
+      'Merchant/acme: orderDelivery',
+      'Cart/acme-etsy: shipmentUpload,inventoryUpload',
+      'Cart/acme-shopify: shipmentUpload,inventoryUpload',
+    ]);
+    // Each owner's credential comes from its own Secret, into a variable named after the owner alone.
+    expect(container.env).toContainEqual({
+      name: tokenVariableOf('Cart', 'acme-shopify'),
+      valueFrom: { secretKeyRef: { name: 'shop', key: 'api-key' } },
+    });
+    expect(container.env).toContainEqual({
+      name: tokenVariableOf('Merchant', 'acme'),
+      valueFrom: { secretKeyRef: { name: 'acme-wms', key: 'token' } },
+    });
+    expect(targets[1]!.endpoint).toEqual({ type: 'http', url: 'https://cart.example.com/api' });
+    expect(targets[2]!.endpoint.tokenVariable).toBe(tokenVariableOf('Cart', 'acme-shopify'));
+  });
+
+  it('rolls a new pod in before the old one stops, and is ready only once it listens', () => {
+    const watcher = watcherFor(merchantSources());
+    const spec = watcher?.kind === 'Deployment' ? watcher.spec! : undefined;
+    expect(spec?.replicas).toBe(1);
+    expect(spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const container = spec!.template.spec!.containers[0]!;
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(container.ports).toEqual([{ name: 'health', containerPort: 8080 }]);
+  });
+
+  it('exists only while something is Automatic and running', () => {
+    expect(
+      watcherFor([
+        { owner: merchant, plans: [] },
+        { owner: cartFixture(), plans: [] },
+      ]),
+    ).toBeUndefined();
+    expect(watcherFor([{ owner: merchant, plans: [] }, cartSource('acme-etsy')])?.metadata?.name).toBe('acme-watcher');
+    expect(servedPlans([{ service: 'shipmentUpload', mode: 'automatic', suspended: true, batchSize: 1 }])).toEqual([]);
+  });
+
+  it("gives a Cart's target the same text whatever else the watcher serves", () => {
+    const alone = watchTargetOf(cartSource('acme-etsy'));
+    const targets = (sources: WatchSource[]) =>
+      JSON.parse(
+        envOf(watcherFor(sources)).find((entry) => entry.name === 'SWITCHYARD_WATCH_TARGETS')!.value!,
+      ) as WatchTarget[];
+    expect(targets(merchantSources(merchant, [cartSource('acme-etsy')]))[1]).toEqual(alone);
+    expect(targets(merchantSources(merchant, [cartSource('a-first'), cartSource('acme-etsy')]))[2]).toEqual(alone);
+  });
+});
+
+describe('buildMigrateJob', () => {
+  it('migrates the hub store once per schema version, with no API credentials', () => {
+    const job = buildMigrateJob('shops', runnerSettingsFixture);
+    expect(job.metadata?.name).toBe(`switchyard-migrate-v${hubSchemaVersion}`);
+    expect(job.metadata?.ownerReferences).toBeUndefined();
+    expect(job.metadata?.labels?.['app.kubernetes.io/component']).toBe('migrate');
+    const pod = job.spec!.template.spec!;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0]!.args).toEqual(['migrate']);
+    expect(pod.containers[0]!.env!.map((entry) => entry.name)).toEqual([
+      'SWITCHYARD_DATABASE_URL',
+      'SWITCHYARD_LOG_LEVEL',
+    ]);
   });
 });
 

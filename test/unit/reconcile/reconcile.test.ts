@@ -3,12 +3,11 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
-import type { Child } from '../../../operator/reconcile/desired.ts';
+import type { Cart, Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
+import { noChildren, type Child } from '../../../operator/reconcile/child-kinds.ts';
 import {
   reconcileOwner,
   type ClusterView,
-  type ObservedChildren,
   type OwnerRef,
   type ReconcileContext,
 } from '../../../operator/reconcile/reconcile.ts';
@@ -18,48 +17,41 @@ import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../suppo
 
 /** A cluster in memory: applied children become observed ones, as the informers would make them. */
 function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
+  const rollout = { available: watchersBecomeAvailable };
   const children = new Map<string, Child>();
   const createdAt = new Map<string, Date>();
   const jobs: (V1Job & { kind: 'Job' })[] = [];
   const writes: string[] = [];
   const causes: string[] = [];
   const statuses = new Map<string, OwnerStatus>();
-  const empty = (): ObservedChildren => ({
-    cronJobs: [],
-    deployments: [],
-    jobs: [],
-    serviceAccounts: [],
-    roleBindings: [],
-  });
   const view: ClusterView = {
     getOwner: (ref) => {
       const owner = owners.find((candidate) => candidate.kind === ref.kind && candidate.metadata.name === ref.name);
       return owner && { ...owner, status: statuses.get(`${ref.kind}/${ref.name}`) };
     },
     childrenOf: (ref) => {
-      const observed = empty();
+      const observed = noChildren();
       const ofOwner = (labels: Record<string, string> | undefined) =>
         labels?.['switchyard.dev/owner'] === ref.name && labels['switchyard.dev/owner-kind'] === ref.kind;
       for (const child of children.values()) {
         if (!ofOwner(child.metadata?.labels)) continue;
-        // Watchers become available as soon as they exist, as on kwok (unless told otherwise).
+        // Watchers roll out as soon as they are applied, as on kwok (unless told otherwise).
         if (child.kind === 'Deployment') {
           const creationTimestamp = createdAt.get(`Deployment/${child.metadata!.name!}`);
-          observed.deployments.push({
+          const available = rollout.available ? 1 : 0;
+          observed.Deployment.push({
             ...child,
             metadata: { ...child.metadata, generation: 1, creationTimestamp },
-            status: {
-              observedGeneration: 1,
-              conditions: [{ type: 'Available', status: watchersBecomeAvailable ? 'True' : 'False' }],
-            },
+            status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: available },
           });
-        } else if (child.kind === 'CronJob') observed.cronJobs.push(child);
-        else if (child.kind === 'ServiceAccount') observed.serviceAccounts.push(child);
-        else observed.roleBindings.push(child);
+        } else (observed[child.kind] as Child[]).push(child);
       }
-      observed.jobs = jobs.filter((job) => ofOwner(job.metadata?.labels));
+      observed.Job = jobs.filter((job) => ofOwner(job.metadata?.labels));
       return observed;
     },
+    cartsOf: (merchant) =>
+      owners.filter((owner): owner is Cart => owner.kind === 'Cart' && owner.spec.merchantRef.name === merchant.name),
+    getJob: (_namespace, name) => jobs.find((job) => job.metadata?.name === name),
   };
   const context = (now: Date): ReconcileContext => ({
     view,
@@ -96,7 +88,9 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
       },
     },
   });
-  return { children, jobs, writes, causes, statuses, context };
+  const cleanupJobs = () => jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'cleanup');
+  const makeWatchersAvailable = () => (rollout.available = true);
+  return { children, jobs, cleanupJobs, writes, causes, statuses, context, makeWatchersAvailable };
 }
 
 const ref = (owner: Owner): OwnerRef => ({ kind: owner.kind, namespace: 'shops', name: owner.metadata.name });
@@ -110,9 +104,10 @@ describe('reconcileOwner', () => {
     expect([...cluster.writes].sort()).toEqual([
       'apply CronJob/acme-inventory',
       'apply CronJob/acme-shipping-confirmations',
-      'apply Deployment/acme-order-delivery',
+      'apply Deployment/acme-watcher',
       'apply RoleBinding/acme-runner',
       'apply ServiceAccount/acme-runner',
+      'create Job/switchyard-migrate-v1',
     ]);
     // The watcher it just created cannot be available yet; rather than report that, it looks again shortly.
     expect(first.requeueAfterMs).toBe(11_000);
@@ -192,6 +187,99 @@ describe('reconcileOwner', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'MerchantNotFound' });
   });
 
+  describe("the merchant's one watcher", () => {
+    const targetsOf = (cluster: ReturnType<typeof fakeCluster>) => {
+      const watcher = cluster.children.get('Deployment/acme-watcher');
+      const env = watcher?.kind === 'Deployment' ? watcher.spec!.template.spec!.containers[0]!.env! : [];
+      const value = env.find((entry) => entry.name === 'SWITCHYARD_WATCH_TARGETS')?.value ?? '[]';
+      return (JSON.parse(value) as { kind: string; name: string; services: { name: string }[] }[]).map(
+        (target) => `${target.kind}/${target.name}: ${target.services.map((service) => service.name).join(',')}`,
+      );
+    };
+    const readyOf = (cluster: ReturnType<typeof fakeCluster>, key: string) =>
+      cluster.statuses.get(key)?.conditions?.find((condition) => condition.type === 'Ready');
+
+    it('serves the Automatic services of the Merchant and its Carts; a Cart is Ready once the watcher serves it', async () => {
+      const merchant = merchantFixture();
+      const shopify = cartFixture({ name: 'acme-shopify' });
+      const etsy = cartFixture({ name: 'acme-etsy', uid: 'uid-etsy' });
+      const cluster = fakeCluster([merchant, shopify, etsy]);
+      // The Cart first: the watcher does not serve it yet, so it says it waits for it.
+      await reconcileOwner(ref(shopify), cluster.context(now));
+      expect(cluster.writes).toEqual(['apply CronJob/acme-shopify-order-download', 'status Cart/acme-shopify']);
+      expect(readyOf(cluster, 'Cart/acme-shopify')).toMatchObject({
+        status: 'False',
+        reason: 'WorkloadsProgressing',
+        message: "waiting for Deployment acme-watcher to serve this Cart's Automatic services",
+      });
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(targetsOf(cluster)).toEqual([
+        'Merchant/acme: orderDelivery',
+        'Cart/acme-etsy: shipmentUpload,inventoryUpload',
+        'Cart/acme-shopify: shipmentUpload,inventoryUpload',
+      ]);
+      await reconcileOwner(ref(shopify), cluster.context(new Date(now.getTime() + 1_000)));
+      expect(readyOf(cluster, 'Cart/acme-shopify')).toMatchObject({ status: 'True', reason: 'Reconciled' });
+      const shipments = cluster.statuses
+        .get('Cart/acme-shopify')
+        ?.services?.find((entry) => entry.name === 'shipmentUpload');
+      expect(shipments?.workload).toEqual({ kind: 'Deployment', name: 'acme-watcher' });
+      expect([...cluster.children.keys()].filter((key) => key.startsWith('Deployment/'))).toEqual([
+        'Deployment/acme-watcher',
+      ]);
+    });
+
+    it('drops a suspended service and a deleted Cart, and is removed when it serves nothing', async () => {
+      const merchant = merchantFixture({
+        services: { orderDelivery: { schedule: '15m', suspend: false, batchSize: 100 } },
+      });
+      const shopify = cartFixture({ name: 'acme-shopify' });
+      const owners: Owner[] = [merchant, shopify];
+      const cluster = fakeCluster(owners);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(targetsOf(cluster)).toEqual(['Cart/acme-shopify: shipmentUpload,inventoryUpload']);
+      shopify.spec.services.inventoryUpload!.suspend = true;
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(targetsOf(cluster)).toEqual(['Cart/acme-shopify: shipmentUpload']);
+      await reconcileOwner(ref(shopify), cluster.context(now));
+      const inventory = cluster.statuses
+        .get('Cart/acme-shopify')
+        ?.services?.find((entry) => entry.name === 'inventoryUpload');
+      expect(inventory).toMatchObject({ schedule: 'Automatic' });
+      expect(inventory).not.toHaveProperty('workload');
+      owners.splice(owners.indexOf(shopify), 1);
+      cluster.writes.length = 0;
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.writes).toContain('delete Deployment/acme-watcher');
+    });
+
+    it('keeps the watchers of the one-per-service shape until the new watcher serves their services', async () => {
+      const merchant = merchantFixture();
+      const cart = cartFixture();
+      const cluster = fakeCluster([merchant, cart], { watchersBecomeAvailable: false });
+      // What an operator before the one-watcher shape made: a Deployment per Automatic service.
+      cluster.children.set('Deployment/acme-shopify-shipment-upload', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'acme-shopify-shipment-upload',
+          namespace: 'shops',
+          labels: {
+            'switchyard.dev/owner-kind': 'Cart',
+            'switchyard.dev/owner': 'acme-shopify',
+            'app.kubernetes.io/component': 'watcher',
+          },
+        },
+      });
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      await reconcileOwner(ref(cart), cluster.context(now));
+      expect(cluster.writes).not.toContain('delete Deployment/acme-shopify-shipment-upload');
+      cluster.makeWatchersAvailable();
+      await reconcileOwner(ref(cart), cluster.context(now));
+      expect(cluster.writes).toContain('delete Deployment/acme-shopify-shipment-upload');
+    });
+  });
+
   describe('cleanup runs', () => {
     const merchant = merchantFixture();
     const seed = scheduleSeed(merchant, 'orderDelivery');
@@ -201,12 +289,16 @@ describe('reconcileOwner', () => {
       const cluster = fakeCluster([merchant]);
       const late = new Date(morning.getTime() + 30 * 60_000);
       await reconcileOwner(ref(merchant), cluster.context(late));
-      const created = cluster.writes.filter((write) => write.startsWith('create'));
+      const created = cluster.writes.filter((write) => write.startsWith('create Job/acme-order-delivery-cleanup'));
       expect(created).toHaveLength(1);
       // The next look, once the new watcher is available, reports the cleanup.
       const outcome = await reconcileOwner(ref(merchant), cluster.context(new Date(late.getTime() + 1_000)));
-      expect(cluster.writes.filter((write) => write.startsWith('create'))).toHaveLength(1);
-      expect(cluster.jobs[0]?.metadata?.annotations?.['switchyard.dev/cleanup-time']).toBe(morning.toISOString());
+      expect(cluster.writes.filter((write) => write.startsWith('create Job/acme-order-delivery-cleanup'))).toHaveLength(
+        1,
+      );
+      expect(cluster.cleanupJobs()[0]?.metadata?.annotations?.['switchyard.dev/cleanup-time']).toBe(
+        morning.toISOString(),
+      );
       const service = cluster.statuses.get('Merchant/acme')?.services?.find((entry) => entry.name === 'orderDelivery');
       expect(service?.cleanup?.lastTime).toBe(morning.toISOString().replace('.000Z', 'Z'));
       expect(service?.cleanup?.nextTimes).toHaveLength(2);
@@ -221,7 +313,7 @@ describe('reconcileOwner', () => {
     it('runs a cleanup missed while the operator was down only if it is less than an hour late', async () => {
       const cluster = fakeCluster([merchant]);
       await reconcileOwner(ref(merchant), cluster.context(new Date(morning.getTime() + 61 * 60_000)));
-      expect(cluster.jobs).toHaveLength(0);
+      expect(cluster.cleanupJobs()).toHaveLength(0);
     });
 
     it('does not count a slot that passed before the object existed as a missed cleanup', async () => {
@@ -229,14 +321,14 @@ describe('reconcileOwner', () => {
       newer.metadata.creationTimestamp = new Date(morning.getTime() + 60_000).toISOString();
       const cluster = fakeCluster([newer]);
       await reconcileOwner(ref(newer), cluster.context(new Date(morning.getTime() + 10 * 60_000)));
-      expect(cluster.jobs).toHaveLength(0);
+      expect(cluster.cleanupJobs()).toHaveLength(0);
     });
 
     it('starts no cleanup for a suspended merchant', async () => {
       const suspended = merchantFixture({ spec: { suspend: true } });
       const cluster = fakeCluster([suspended]);
       await reconcileOwner(ref(suspended), cluster.context(new Date(morning.getTime() + 60_000)));
-      expect(cluster.jobs).toHaveLength(0);
+      expect(cluster.cleanupJobs()).toHaveLength(0);
     });
   });
 });
