@@ -9,21 +9,25 @@ import { runRunner } from './runner.ts';
 
 const usageError = 2;
 
-/** In a pod (service account) or with KUBECONFIG set, status goes to the API server; elsewhere, to the log. */
+/**
+ * In a pod (KUBERNETES_SERVICE_HOST set, a ServiceAccount token readable), status goes to the API server; elsewhere,
+ * to the log. The client is a lean one on node:https (reporting/in-cluster-api.ts): @kubernetes/client-node would
+ * cost every runner process about 75 MiB.
+ */
 async function chooseReporter(log: Logger): Promise<StatusReporter> {
-  if (!process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) {
-    log.warn('no Kubernetes API configured (no service account, no KUBECONFIG): status reports go to the log only');
+  const [{ createInClusterApi, detectInCluster }, { createKubernetesStatusReporter }] = await Promise.all([
+    import('./reporting/in-cluster-api.ts'),
+    import('./reporting/kubernetes-reporter.ts'),
+  ]);
+  const inCluster = detectInCluster(process.env);
+  if (!inCluster.ok) {
+    log.warn(
+      { reason: inCluster.reason },
+      `no Kubernetes API (${inCluster.reason}): status reports go to the log only`,
+    );
     return createLogOnlyReporter(log);
   }
-  // Loaded only when needed: the client takes about a second to load, a noticeable share of a short run.
-  const [{ KubeConfig }, { createKubernetesStatusReporter }, { shareConnections }] = await Promise.all([
-    import('@kubernetes/client-node'),
-    import('./reporting/kubernetes-reporter.ts'),
-    import('../runtime/kube-config.ts'),
-  ]);
-  const kubeConfig = shareConnections(new KubeConfig());
-  kubeConfig.loadFromDefault();
-  return createKubernetesStatusReporter(kubeConfig);
+  return createKubernetesStatusReporter(createInClusterApi(inCluster.value));
 }
 
 async function main(): Promise<number> {

@@ -1,10 +1,13 @@
-// Writes a runner's report to its Merchant's or Cart's /status with server-side apply.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+// Writes a runner's report to its Merchant's or Cart's /status with server-side apply: one PATCH per report.
+import { ownerApiVersion, ownerStatusPath } from '../../api/owner-paths.ts';
 import { runnerFieldManager } from '../../api/runner-environment.ts';
-import { group, version } from '../../api/v1alpha1/types.ts';
 import type { ServiceName } from '../../api/v1alpha1/services.ts';
+import type { KubernetesApi } from './in-cluster-api.ts';
 import type { StatusReporter } from './reporter.ts';
 import { statusApplyBody } from './status-report.ts';
+
+/** Server-side apply takes YAML; JSON is YAML. */
+export const applyPatchContentType = 'application/apply-patch+yaml';
 
 /**
  * One field manager per service. An apply drops every field its manager owned and left out, so the runners of one
@@ -14,23 +17,14 @@ export function runnerFieldManagerFor(service: ServiceName): string {
   return `${runnerFieldManager}/${service}`;
 }
 
-export function createKubernetesStatusReporter(kubeConfig: KubeConfig): StatusReporter {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+export function createKubernetesStatusReporter(api: KubernetesApi): StatusReporter {
   return {
     async report(owner, report) {
-      await api.patchNamespacedCustomObjectStatus(
-        {
-          group,
-          version,
-          namespace: owner.namespace,
-          plural: owner.kind === 'Merchant' ? 'merchants' : 'carts',
-          name: owner.name,
-          body: statusApplyBody(owner, `${group}/${version}`, report),
-          fieldManager: runnerFieldManagerFor(report.name),
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
+      const query = new URLSearchParams({ fieldManager: runnerFieldManagerFor(report.name), force: 'true' });
+      await api.request('PATCH', `${ownerStatusPath(owner.kind, owner.namespace, owner.name)}?${query.toString()}`, {
+        body: JSON.stringify(statusApplyBody(owner, ownerApiVersion, report)),
+        contentType: applyPatchContentType,
+      });
     },
   };
 }

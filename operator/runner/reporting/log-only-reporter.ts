@@ -1,4 +1,4 @@
-// Outside a cluster (no service account, no KUBECONFIG) there is no status to write: reports go to the log.
+// Outside a pod (no KUBERNETES_SERVICE_HOST or no ServiceAccount token) there is no status to write: it goes to the log.
 import type { Logger } from 'pino';
 import type { StatusReporter } from './reporter.ts';
 

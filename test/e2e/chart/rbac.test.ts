@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubernetesStatusReporter } from '../../../operator/runner/reporting/kubernetes-reporter.ts';
 import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
+import { serviceAccountApi } from '../support/service-account-api.ts';
 import { applyYaml, apps, core, getOwner, waitForReady, waitForWorkloads } from '../support/switchyard.ts';
 import {
   canI,
@@ -158,9 +159,8 @@ async function proveReconcilesAs(release: string, merchantNamespace: string): Pr
 
   // The runner, as its own ServiceAccount, reports failed records with the runner's real reporter; the operator
   // totals them.
-  const runnerConfig = new k8s.KubeConfig();
-  runnerConfig.loadFromFile(await serviceAccountKubeconfig(merchantNamespace, 'acme-runner'));
-  await createKubernetesStatusReporter(runnerConfig).report(
+  const { api: runnerApi } = await serviceAccountApi(merchantNamespace, 'acme-runner');
+  await createKubernetesStatusReporter(runnerApi).report(
     { kind: 'Cart', namespace: merchantNamespace, name: 'acme-web' },
     {
       name: 'orderDownload',
