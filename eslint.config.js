@@ -2,6 +2,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const runnerClientNodeMessage =
+  'The runner must not load @kubernetes/client-node: it adds about 75 MiB RSS to every runner pod (the runner memory ' +
+  'budget). Use operator/runner/reporting/in-cluster-api.ts (type imports are fine).';
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.cluster/', 'coverage/'] },
   js.configs.recommended,
@@ -35,6 +39,28 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The runner runs in every CronJob, watcher and cleanup pod: its memory is paid once per pod.
+    files: ['operator/runner/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              message: runnerClientNodeMessage,
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ImportExpression[source.value='@kubernetes/client-node']", message: runnerClientNodeMessage },
       ],
     },
   },
