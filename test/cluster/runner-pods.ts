@@ -1,12 +1,21 @@
 // kwok's nodes only pretend to run containers. This runs the runner container of each Switchyard pod on the local
 // cluster as a real process on this machine, with the environment the pod spec gives it (values, the downward API,
-// Secret keys) and the pod's own ServiceAccount identity (impersonated), so the operator's workloads do real work.
+// Secret keys) and what the kubelet mounts of the pod's ServiceAccount: a token the API server issued to it (renewed
+// before it expires), the cluster's CA and the namespace, so the operator's workloads do real work with exactly the
+// rights they have in a pod.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { repoRoot } from './local-cluster.ts';
+import {
+  clusterCa,
+  removeServiceAccountDir,
+  replaceToken,
+  requestServiceAccountToken,
+  serviceAccountDirVariable,
+  serviceHostEnvironment,
+  writeServiceAccountDir,
+} from './service-account-token.ts';
 
 const runnerEntryPoint = join(repoRoot, 'operator/runner/main.ts');
 
@@ -17,6 +26,16 @@ export interface RunnerPodsOptions {
   onOutput?: (pod: string, line: string) => void;
   /** Extra variables for every runner (e.g. shorter timings in tests). */
   extraEnv?: Record<string, string>;
+}
+
+/** Tokens live an hour and are renewed at 80% of that, as the kubelet does. */
+const tokenSeconds = 3600;
+const renewAt = 0.8;
+
+/** A pod's mounted ServiceAccount: its directory, and the timer that renews the token in it. */
+interface MountedIdentity {
+  readonly dir: string;
+  renewal: NodeJS.Timeout | undefined;
 }
 
 interface RunningProcess {
@@ -32,6 +51,8 @@ export class RunnerPods {
   readonly #processes = new Map<string, RunningProcess>();
   /** Pods whose run has begun (Job pods are not started again after their process exits). */
   readonly #started = new Set<string>();
+  /** By pod uid: kept across a watcher's restarts, removed when its pod goes or its Job pod's process is done. */
+  readonly #identities = new Map<string, MountedIdentity>();
   #informer: (k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>) | undefined;
   #stopped = false;
 
@@ -53,7 +74,10 @@ export class RunnerPods {
     const consider = (pod: k8s.V1Pod) => void this.#consider(pod);
     this.#informer.on('add', consider);
     this.#informer.on('update', consider);
-    this.#informer.on('delete', (pod) => void this.#stopProcess(pod.metadata!.uid!));
+    this.#informer.on('delete', (pod) => {
+      const uid = pod.metadata!.uid!;
+      void this.#stopProcess(uid).then(() => this.#releaseIdentity(uid));
+    });
     this.#informer.on('error', () => {
       if (!this.#stopped) setTimeout(() => void this.#informer?.start(), 1_000);
     });
@@ -64,6 +88,7 @@ export class RunnerPods {
     this.#stopped = true;
     await this.#informer?.stop();
     await Promise.all([...this.#processes.keys()].map((uid) => this.#stopProcess(uid)));
+    for (const uid of [...this.#identities.keys()]) this.#releaseIdentity(uid);
   }
 
   async #consider(pod: k8s.V1Pod): Promise<void> {
@@ -97,6 +122,7 @@ export class RunnerPods {
       this.#processes.delete(uid);
       // A watcher's container restarts, as with restartPolicy: Always; a Job's pod is done.
       if (restart && !this.#stopped) setTimeout(() => this.#relaunch(uid), 1_000);
+      else this.#releaseIdentity(uid);
     });
   }
 
@@ -137,19 +163,78 @@ export class RunnerPods {
         }
       }
     }
-    env.KUBECONFIG = this.#kubeconfigFor(namespace, pod.spec!.serviceAccountName ?? 'default');
+    if (await this.#mountsToken(pod)) {
+      try {
+        const dir = await this.#mountIdentity(pod);
+        Object.assign(env, serviceHostEnvironment(this.#kubeConfig), { [serviceAccountDirVariable]: dir });
+      } catch (error) {
+        const serviceAccount = pod.spec!.serviceAccountName ?? 'default';
+        this.#options.onOutput?.(
+          pod.metadata!.name!,
+          `not started: ServiceAccount ${serviceAccount}: ${String(error)}`,
+        );
+        this.#started.delete(pod.metadata!.uid!);
+        return undefined;
+      }
+    }
     return env;
   }
 
-  /** A kubeconfig that acts as the pod's ServiceAccount, so the runner has exactly the rights it has in a pod. */
-  #kubeconfigFor(namespace: string, serviceAccount: string): string {
-    const path = join(tmpdir(), `switchyard-runner-${namespace}-${serviceAccount}.kubeconfig`);
-    const kubeConfig = new k8s.KubeConfig();
-    kubeConfig.loadFromFile(this.#options.kubeconfig);
-    const user = kubeConfig.getCurrentUser()!;
-    const impersonating = { ...user, impersonateUser: `system:serviceaccount:${namespace}:${serviceAccount}` };
-    kubeConfig.users = kubeConfig.users.map((candidate) => (candidate.name === user.name ? impersonating : candidate));
-    writeFileSync(path, kubeConfig.exportConfig(), { mode: 0o600 });
-    return path;
+  /** As the kubelet decides: the pod's automountServiceAccountToken, else its ServiceAccount's, else true. */
+  async #mountsToken(pod: k8s.V1Pod): Promise<boolean> {
+    if (pod.spec!.automountServiceAccountToken !== undefined) return pod.spec!.automountServiceAccountToken;
+    const namespace = pod.metadata!.namespace!;
+    const name = pod.spec!.serviceAccountName ?? 'default';
+    try {
+      const serviceAccount = await this.#core.readNamespacedServiceAccount({ namespace, name });
+      return serviceAccount.automountServiceAccountToken ?? true;
+    } catch {
+      return true; // the TokenRequest then says what is wrong
+    }
+  }
+
+  /** The pod's ServiceAccount directory, made on first use with a token the API server issued for it. */
+  async #mountIdentity(pod: k8s.V1Pod): Promise<string> {
+    const uid = pod.metadata!.uid!;
+    const existing = this.#identities.get(uid);
+    if (existing) return existing.dir;
+    const namespace = pod.metadata!.namespace!;
+    const serviceAccount = pod.spec!.serviceAccountName ?? 'default';
+    const issued = await requestServiceAccountToken(this.#core, namespace, serviceAccount, tokenSeconds);
+    const identity: MountedIdentity = {
+      dir: writeServiceAccountDir(issued.token, clusterCa(this.#kubeConfig), namespace),
+      renewal: undefined,
+    };
+    this.#identities.set(uid, identity);
+    this.#renewIn(uid, identity, namespace, serviceAccount, (issued.expiresAt.getTime() - Date.now()) * renewAt);
+    return identity.dir;
+  }
+
+  /** Replaces the token with a fresh one after delayMs, as the kubelet does; on failure, tries again in a minute. */
+  #renewIn(uid: string, identity: MountedIdentity, namespace: string, serviceAccount: string, delayMs: number): void {
+    identity.renewal = setTimeout(
+      () => {
+        void requestServiceAccountToken(this.#core, namespace, serviceAccount, tokenSeconds).then(
+          (next) => {
+            if (this.#identities.get(uid) !== identity) return;
+            replaceToken(identity.dir, next.token);
+            this.#renewIn(uid, identity, namespace, serviceAccount, (next.expiresAt.getTime() - Date.now()) * renewAt);
+          },
+          () => {
+            if (this.#identities.get(uid) === identity) this.#renewIn(uid, identity, namespace, serviceAccount, 60_000);
+          },
+        );
+      },
+      Math.max(delayMs, 60_000),
+    );
+    identity.renewal.unref();
+  }
+
+  #releaseIdentity(uid: string): void {
+    const identity = this.#identities.get(uid);
+    if (!identity) return;
+    this.#identities.delete(uid);
+    clearTimeout(identity.renewal);
+    removeServiceAccountDir(identity.dir);
   }
 }
