@@ -1,18 +1,58 @@
 // Connections to the hub store. A pool serves the runner's queries; an idle connection that PostgreSQL drops
 // (restart, failover, pg_terminate_backend) must not crash the process: the pool replaces it on next use.
+// Connection budget (docs/hub-store.md): a runner's pool holds one connection, so thousands of runner pods stay
+// within the server's max_connections; a watcher adds one LISTEN session of its own.
 import pg from 'pg';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientConfig, Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 
 export type { Pool } from 'pg';
 
-export function createPool(databaseUrl: string, applicationName: string, log: Logger, max = 4): Pool {
-  const pool = new pg.Pool({
+// Server-side bounds on every hub-store session, sent at connection start so PostgreSQL enforces them whatever the
+// client does. The runner's statements touch one page (batchSize rows) and take milliseconds: one that runs 30 s is
+// stuck (a bad plan, a lock queue behind DDL) and is cancelled, which frees its connection slot and its locks.
+export const statementTimeoutMs = 30_000;
+// A session left inside a transaction (a runner hung between BEGIN and COMMIT, or a half-open TCP connection) holds
+// row locks other runners wait for and a slot of max_connections; PostgreSQL ends it after a minute.
+export const idleInTransactionSessionTimeoutMs = 60_000;
+// Establishing a connection (TCP, TLS, authentication) gives up after this long.
+export const connectTimeoutMs = 10_000;
+
+/** The connection settings of every hub-store session; the LISTEN connection may use them too. */
+export function sessionConfig(databaseUrl: string, applicationName: string): ClientConfig {
+  return {
     connectionString: databaseUrl,
     application_name: applicationName,
-    max,
     keepAlive: true,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionSessionTimeoutMs,
+  };
+}
+
+// pg-pool applies connectionTimeoutMillis to waiting for a free pool slot as well as to connecting. With one
+// connection, a query queued behind a statement that legitimately runs for more than 10 s (up to statement_timeout)
+// would fail with "timeout exceeded when trying to connect"; so the pool waits for its slot without a limit, and each
+// client bounds only its own connection attempt.
+class BoundedConnectClient extends pg.Client {
+  constructor(config?: string | ClientConfig) {
+    super({
+      ...(typeof config === 'string' ? { connectionString: config } : config),
+      connectionTimeoutMillis: connectTimeoutMs,
+    });
+  }
+}
+
+/**
+ * A pool of at most `max` hub-store sessions (runners use 1: see the connection budget in docs/hub-store.md).
+ * Queries beyond `max` wait their turn.
+ */
+export function createPool(databaseUrl: string, applicationName: string, log: Logger, max = 1): Pool {
+  const pool = new pg.Pool({
+    ...sessionConfig(databaseUrl, applicationName),
+    max,
+    connectionTimeoutMillis: 0,
+    Client: BoundedConnectClient,
   });
   pool.on('error', (error) => log.warn({ err: error }, 'an idle hub store connection failed; it will be replaced'));
   return pool;
