@@ -142,3 +142,6 @@ export const migrations: readonly Migration[] = [
     `,
   },
 ];
+
+/** The schema version this runner needs: its newest migration. */
+export const hubSchemaVersion: number = Math.max(...migrations.map((migration) => migration.version));
