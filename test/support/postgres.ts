@@ -89,7 +89,17 @@ async function serverUser(): Promise<ServerUser> {
   }
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** max_connections (default 300). */
+  readonly maxConnections?: number;
+  /**
+   * superuser_reserved_connections (PostgreSQL's default 3): slots of max_connections that only superusers, such as
+   * this server's `postgres` user, may take. A role without SUPERUSER is refused once the rest are taken.
+   */
+  readonly superuserReservedConnections?: number;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const binDir = await ensureBinDir();
   const user = await serverUser();
   const workDir = await mkdtemp(join(tmpdir(), 'switchyard-pg-'));
@@ -143,7 +153,8 @@ export async function startPostgres(): Promise<PostgresServer> {
       'fsync = off',
       'synchronous_commit = off',
       'full_page_writes = off',
-      'max_connections = 300',
+      `max_connections = ${options.maxConnections ?? 300}`,
+      `superuser_reserved_connections = ${options.superuserReservedConnections ?? 3}`,
       'shared_buffers = 128MB',
       '',
     ].join('\n'),
