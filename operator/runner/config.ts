@@ -1,8 +1,14 @@
 // The runner's command line and environment, validated up front: a bad value stops the runner with a message that
-// names the variable and the rule, and never echoes a value (the token and the database URL are secrets).
+// names the variable and the rule, and never echoes a value (the tokens and the database URL are secrets).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { runnerEnv } from '../api/runner-environment.ts';
+import {
+  runnerEnv,
+  runnerModes,
+  type RunnerMode,
+  type SingleServiceMode,
+  type WatchTarget,
+} from '../api/runner-environment.ts';
 import {
   isServiceName,
   serviceCatalogue,
@@ -11,8 +17,7 @@ import {
   type ServiceName,
 } from '../api/v1alpha1/services.ts';
 
-export const runnerModes = ['run', 'watch', 'cleanup'] as const;
-export type RunnerMode = (typeof runnerModes)[number];
+export type { RunnerMode } from '../api/runner-environment.ts';
 
 /** The Merchant or Cart whose service this runner performs. */
 export interface OwnerRef {
@@ -21,26 +26,72 @@ export interface OwnerRef {
   readonly name: string;
 }
 
-export interface RunnerConfig {
-  readonly mode: RunnerMode;
+export interface Endpoint {
+  readonly type: 'http';
+  readonly url: string;
+  readonly token?: string;
+}
+
+interface CommonConfig {
+  readonly databaseUrl: string;
+  readonly logLevel: string;
+}
+
+interface DeliveryTimings {
+  readonly leaseMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** An interval run or a cleanup run of one service. */
+export interface ServiceRunConfig extends CommonConfig, DeliveryTimings {
+  readonly mode: SingleServiceMode;
   readonly service: ServiceName;
   readonly owner: OwnerRef;
   /** The merchant the records belong to: the owner itself, or the Cart's merchant. */
   readonly merchant: string;
   readonly batchSize: number;
-  readonly endpoint: { readonly type: 'http'; readonly url: string; readonly token?: string };
-  readonly databaseUrl: string;
-  readonly logLevel: string;
-  readonly leaseMs: number;
-  readonly sweepMs: number;
-  readonly requestTimeoutMs: number;
+  readonly endpoint: Endpoint;
 }
+
+/** One owner a watcher serves: its endpoint and its Automatic services. */
+export interface WatchedOwner {
+  readonly owner: OwnerRef;
+  readonly endpoint: Endpoint;
+  readonly services: readonly { readonly service: ServiceName; readonly batchSize: number }[];
+}
+
+/** A merchant's watcher: every Automatic service of the Merchant and its Carts. */
+export interface WatchConfig extends CommonConfig, DeliveryTimings {
+  readonly mode: 'watch';
+  readonly merchant: string;
+  readonly namespace: string;
+  readonly owners: readonly WatchedOwner[];
+  readonly sweepMs: number;
+  readonly healthPort: number;
+}
+
+export interface MigrateConfig extends CommonConfig {
+  readonly mode: 'migrate';
+}
+
+export type RunnerConfig = ServiceRunConfig | WatchConfig | MigrateConfig;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
-export const usage = `usage: switchyard-runner <${runnerModes.join('|')}> --service <${serviceNames.join('|')}>`;
+export interface CommandLine {
+  readonly mode: RunnerMode;
+  /** Only for run and cleanup. */
+  readonly service?: ServiceName;
+}
 
-export function parseCommandLine(argv: readonly string[]): Parsed<{ mode: RunnerMode; service: ServiceName }> {
+export const usage =
+  `usage: switchyard-runner <run|cleanup> --service <${serviceNames.join('|')}>\n` +
+  '       switchyard-runner watch\n' +
+  '       switchyard-runner migrate';
+
+const takesService = (mode: RunnerMode): mode is SingleServiceMode => mode === 'run' || mode === 'cleanup';
+
+export function parseCommandLine(argv: readonly string[]): Parsed<CommandLine> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -53,16 +104,19 @@ export function parseCommandLine(argv: readonly string[]): Parsed<{ mode: Runner
     return { ok: false, errors: [(error as Error).message, usage] };
   }
   const [mode, ...extra] = parsed.positionals;
-  const errors: string[] = [];
   if (!mode || !(runnerModes as readonly string[]).includes(mode) || extra.length > 0) {
-    errors.push(`expected exactly one mode: ${runnerModes.join(', ')}`);
+    return { ok: false, errors: [`expected exactly one mode: ${runnerModes.join(', ')}`, usage] };
   }
   const service = parsed.values.service;
-  if (service === undefined || !isServiceName(service)) {
-    errors.push(`--service must be one of ${serviceNames.join(', ')}`);
+  if (!takesService(mode as RunnerMode)) {
+    if (service !== undefined)
+      return { ok: false, errors: [`${mode} serves no single service: drop --service`, usage] };
+    return { ok: true, value: { mode: mode as RunnerMode } };
   }
-  if (errors.length > 0) return { ok: false, errors: [...errors, usage] };
-  return { ok: true, value: { mode: mode as RunnerMode, service: service as ServiceName } };
+  if (service === undefined || !isServiceName(service)) {
+    return { ok: false, errors: [`--service must be one of ${serviceNames.join(', ')}`, usage] };
+  }
+  return { ok: true, value: { mode: mode as RunnerMode, service } };
 }
 
 // Kubernetes object names (RFC 1123 subdomain) and namespaces (RFC 1123 label).
@@ -96,8 +150,20 @@ function urlWithScheme(schemes: readonly string[]) {
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+// A line break would let the credential inject headers; the HTTP client would refuse it later, less helpfully.
+const token = optional(z.string().regex(/^[^\r\n]*$/, { error: 'must not contain line breaks' }));
+const httpUrl = urlWithScheme(['http:', 'https:']);
 
-const environmentSchema = z.object({
+const commonSchema = z.object({
+  [runnerEnv.databaseUrl]: urlWithScheme(['postgres:', 'postgresql:']),
+  [runnerEnv.logLevel]: optional(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` })),
+});
+const timingsSchema = z.object({
+  [runnerEnv.leaseSeconds]: optional(integerIn(1, 3600)),
+  [runnerEnv.requestTimeoutSeconds]: optional(integerIn(1, 600)),
+});
+
+const serviceRunSchema = commonSchema.extend(timingsSchema.shape).extend({
   [runnerEnv.ownerKind]: z.enum(['Merchant', 'Cart'], { error: 'must be Merchant or Cart' }),
   [runnerEnv.ownerName]: objectName,
   [runnerEnv.namespace]: namespaceName,
@@ -105,67 +171,175 @@ const environmentSchema = z.object({
   [runnerEnv.service]: z.enum(serviceNames, { error: `must be one of ${serviceNames.join(', ')}` }),
   [runnerEnv.batchSize]: integerIn(1, 10_000),
   [runnerEnv.endpointType]: optional(z.enum(['http'], { error: 'must be http' })),
-  [runnerEnv.endpointUrl]: urlWithScheme(['http:', 'https:']),
-  // A line break would let the credential inject headers; fetch would refuse it later with a less helpful error.
-  [runnerEnv.endpointToken]: optional(z.string().regex(/^[^\r\n]*$/, { error: 'must not contain line breaks' })),
-  [runnerEnv.databaseUrl]: urlWithScheme(['postgres:', 'postgresql:']),
-  [runnerEnv.logLevel]: optional(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` })),
-  [runnerEnv.leaseSeconds]: optional(integerIn(1, 3600)),
-  [runnerEnv.sweepSeconds]: optional(integerIn(1, 3600)),
-  [runnerEnv.requestTimeoutSeconds]: optional(integerIn(1, 600)),
+  [runnerEnv.endpointUrl]: httpUrl,
+  [runnerEnv.endpointToken]: token,
 });
 
-export function parseRunnerConfig(
-  commandLine: { mode: RunnerMode; service: ServiceName },
-  env: Readonly<Record<string, string | undefined>>,
-): Parsed<RunnerConfig> {
-  const result = environmentSchema.safeParse(env);
-  if (!result.success) {
-    return { ok: false, errors: result.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`) };
-  }
-  const vars = result.data;
-  const service = vars[runnerEnv.service];
-  const ownerKind = vars[runnerEnv.ownerKind];
-  const definition = serviceCatalogue[service];
+const automaticServices = serviceNames.filter((name) => serviceCatalogue[name].automaticAllowed);
+const watchTargetSchema = z.strictObject({
+  kind: z.enum(['Merchant', 'Cart'], { error: 'must be Merchant or Cart' }),
+  name: objectName,
+  endpoint: z.strictObject({
+    type: z.enum(['http'], { error: 'must be http' }),
+    url: z.string().refine((value) => httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' }),
+    tokenVariable: z
+      .string()
+      .regex(/^SWITCHYARD_ENDPOINT_TOKEN_\w+$/, { error: `must name a ${runnerEnv.endpointToken}_… variable` })
+      .optional(),
+  }),
+  services: z
+    .array(
+      z.strictObject({
+        name: z.enum(automaticServices, { error: `must be one of ${automaticServices.join(', ')}` }),
+        batchSize: z.int().min(1).max(10_000),
+      }),
+    )
+    .min(1, { error: 'must name at least one service' }),
+});
+const watchTargetsSchema = z
+  .string({ error: 'is required' })
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(watchTargetSchema).min(1, { error: 'must name at least one target' }));
+
+const watchSchema = commonSchema.extend(timingsSchema.shape).extend({
+  [runnerEnv.namespace]: namespaceName,
+  [runnerEnv.merchant]: objectName,
+  [runnerEnv.watchTargets]: watchTargetsSchema,
+  [runnerEnv.sweepSeconds]: optional(integerIn(1, 3600)),
+  [runnerEnv.healthPort]: optional(integerIn(0, 65_535)),
+});
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const [variable, ...path] = issue.path;
+    return `${String(variable)}${path.length > 0 ? ` ${path.join('.')}` : ''} ${issue.message}`;
+  });
+}
+
+function timings(vars: z.infer<typeof timingsSchema>): Parsed<DeliveryTimings> {
   const leaseSeconds = vars[runnerEnv.leaseSeconds] ?? 300;
   const requestTimeoutSeconds = vars[runnerEnv.requestTimeoutSeconds] ?? 30;
+  if (leaseSeconds <= requestTimeoutSeconds) {
+    return {
+      ok: false,
+      errors: [
+        `${runnerEnv.leaseSeconds} must be greater than ${runnerEnv.requestTimeoutSeconds}: a lease must outlive a request`,
+      ],
+    };
+  }
+  return { ok: true, value: { leaseMs: leaseSeconds * 1000, requestTimeoutMs: requestTimeoutSeconds * 1000 } };
+}
 
+function parseServiceRun(mode: SingleServiceMode, service: ServiceName, env: Env): Parsed<ServiceRunConfig> {
+  const result = serviceRunSchema.safeParse(env);
+  if (!result.success) return { ok: false, errors: issuesOf(result.error) };
+  const vars = result.data;
+  const ownerKind = vars[runnerEnv.ownerKind];
+  const definition = serviceCatalogue[vars[runnerEnv.service]];
   const errors: string[] = [];
-  if (commandLine.service !== service) {
-    errors.push(`${runnerEnv.service} must agree with --service (${commandLine.service})`);
+  if (service !== vars[runnerEnv.service]) {
+    errors.push(`${runnerEnv.service} must agree with --service (${service})`);
   }
   if (definition.owner !== ownerKind) {
-    errors.push(`${runnerEnv.ownerKind} must be ${definition.owner} for the ${service} service`);
+    errors.push(`${runnerEnv.ownerKind} must be ${definition.owner} for the ${definition.name} service`);
   }
   if (ownerKind === 'Merchant' && vars[runnerEnv.merchant] !== vars[runnerEnv.ownerName]) {
     errors.push(`${runnerEnv.merchant} must equal ${runnerEnv.ownerName} when the owner is a Merchant`);
   }
-  if (commandLine.mode === 'watch' && !definition.automaticAllowed) {
-    const automatic = serviceNames.filter((name) => serviceCatalogue[name].automaticAllowed);
-    errors.push(`watch (Automatic) is offered only for ${automatic.join(', ')}, not ${service}`);
-  }
-  if (leaseSeconds <= requestTimeoutSeconds) {
-    errors.push(
-      `${runnerEnv.leaseSeconds} must be greater than ${runnerEnv.requestTimeoutSeconds}: a lease must outlive a request`,
-    );
-  }
-  if (errors.length > 0) return { ok: false, errors };
-
-  const token = vars[runnerEnv.endpointToken];
+  const timed = timings(vars);
+  if (!timed.ok) errors.push(...timed.errors);
+  if (errors.length > 0 || !timed.ok) return { ok: false, errors };
+  const endpointToken = vars[runnerEnv.endpointToken];
   return {
     ok: true,
     value: {
-      mode: commandLine.mode,
+      mode,
       service,
       owner: { kind: ownerKind, namespace: vars[runnerEnv.namespace], name: vars[runnerEnv.ownerName] },
       merchant: vars[runnerEnv.merchant],
       batchSize: vars[runnerEnv.batchSize],
-      endpoint: { type: 'http', url: vars[runnerEnv.endpointUrl], ...(token ? { token } : {}) },
+      endpoint: { type: 'http', url: vars[runnerEnv.endpointUrl], ...(endpointToken ? { token: endpointToken } : {}) },
       databaseUrl: vars[runnerEnv.databaseUrl],
       logLevel: vars[runnerEnv.logLevel] ?? 'info',
-      leaseMs: leaseSeconds * 1000,
-      sweepMs: (vars[runnerEnv.sweepSeconds] ?? 30) * 1000,
-      requestTimeoutMs: requestTimeoutSeconds * 1000,
+      ...timed.value,
     },
   };
+}
+
+function parseWatch(env: Env): Parsed<WatchConfig> {
+  const result = watchSchema.safeParse(env);
+  if (!result.success) return { ok: false, errors: issuesOf(result.error) };
+  const vars = result.data;
+  const targets: WatchTarget[] = vars[runnerEnv.watchTargets];
+  const merchant = vars[runnerEnv.merchant];
+  const namespace = vars[runnerEnv.namespace];
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  const owners = targets.map((target, index): WatchedOwner => {
+    const where = `${runnerEnv.watchTargets} [${index}] (${target.kind} ${target.name})`;
+    if (seen.has(`${target.kind}/${target.name}`)) errors.push(`${where} is listed twice`);
+    seen.add(`${target.kind}/${target.name}`);
+    if (target.kind === 'Merchant' && target.name !== merchant) {
+      errors.push(`${where} must be the watcher's own merchant ${merchant}`);
+    }
+    for (const { name } of target.services) {
+      if (serviceCatalogue[name].owner !== target.kind)
+        errors.push(`${where}: ${name} is not a ${target.kind} service`);
+    }
+    const { tokenVariable } = target.endpoint;
+    const tokenValue = tokenVariable === undefined ? undefined : env[tokenVariable];
+    if (tokenVariable !== undefined && !token.safeParse(tokenValue).success) {
+      errors.push(`${tokenVariable} must not contain line breaks`);
+    }
+    return {
+      owner: { kind: target.kind, namespace, name: target.name },
+      endpoint: { type: target.endpoint.type, url: target.endpoint.url, ...(tokenValue ? { token: tokenValue } : {}) },
+      services: target.services.map(({ name, batchSize }) => ({ service: name, batchSize })),
+    };
+  });
+  const timed = timings(vars);
+  if (!timed.ok) errors.push(...timed.errors);
+  if (errors.length > 0 || !timed.ok) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      mode: 'watch',
+      merchant,
+      namespace,
+      owners,
+      databaseUrl: vars[runnerEnv.databaseUrl],
+      logLevel: vars[runnerEnv.logLevel] ?? 'info',
+      sweepMs: (vars[runnerEnv.sweepSeconds] ?? 30) * 1000,
+      healthPort: vars[runnerEnv.healthPort] ?? 8080,
+      ...timed.value,
+    },
+  };
+}
+
+export function parseRunnerConfig(commandLine: CommandLine, env: Env): Parsed<RunnerConfig> {
+  const { mode, service } = commandLine;
+  if (mode === 'watch') return parseWatch(env);
+  if (mode === 'migrate') {
+    const result = commonSchema.safeParse(env);
+    if (!result.success) return { ok: false, errors: issuesOf(result.error) };
+    return {
+      ok: true,
+      value: {
+        mode,
+        databaseUrl: result.data[runnerEnv.databaseUrl],
+        logLevel: result.data[runnerEnv.logLevel] ?? 'info',
+      },
+    };
+  }
+  if (service === undefined) return { ok: false, errors: [`${mode} needs --service`, usage] };
+  return parseServiceRun(mode, service, env);
 }

@@ -45,7 +45,10 @@ async function main(): Promise<number> {
     return usageError;
   }
   const config = parsed.value;
-  const log = createLogger(config.logLevel, { service: config.service, mode: config.mode });
+  const log = createLogger(config.logLevel, {
+    mode: config.mode,
+    ...('service' in config && { service: config.service }),
+  });
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

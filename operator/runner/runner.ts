@@ -1,46 +1,102 @@
-// The runner's imperative shell: opens the hub store, binds the configured service to its connector, runs it in
-// the requested mode and reports the outcome to the owner's status. main.ts calls it with the real reporter; tests
-// call it in-process with a recording one.
+// The runner's imperative shell: opens the hub store within its connection budget, binds the configured services to
+// their connectors, runs them in the requested mode and reports the outcome to the owners' status. main.ts calls it
+// with the real reporter; tests call it in-process with a recording one.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { runnerFieldManager } from '../api/runner-environment.ts';
-import type { RunnerConfig } from './config.ts';
-import { createCartConnector, createWarehouseConnector } from './connectors/create-connector.ts';
+import type { ServiceName } from '../api/v1alpha1/services.ts';
+import type { MigrateConfig, OwnerRef, RunnerConfig, ServiceRunConfig, WatchConfig } from './config.ts';
+import { createConnectors } from './connectors/create-connector.ts';
 import { loggableUrl } from './log.ts';
 import { CoalescingReporter } from './reporting/coalescing-reporter.ts';
 import type { StatusReporter } from './reporting/reporter.ts';
-import { buildServiceReport, maxSampleSize, type ServiceStatusReport } from './reporting/status-report.ts';
+import { buildServiceReport, maxSampleSize } from './reporting/status-report.ts';
 import { BackoffGate } from './services/backoff-gate.ts';
 import { bindService, type BoundService, type Connectors } from './services/bindings.ts';
 import type { DeliveryOptions } from './services/deliver.ts';
+import { startHealthServer, type Listening } from './services/health-server.ts';
 import { runOnce } from './services/run-once.ts';
 import type { Tally } from './services/tally.ts';
-import { watchDeliveries } from './services/watch.ts';
+import { watchDeliveries, type WatchedDelivery } from './services/watch.ts';
 import { createPool, type Pool } from './store/database.ts';
 import type { FailureSummary } from './store/failures.ts';
 import { registerCart } from './store/intake.ts';
-import { applyMigrations } from './store/migrate.ts';
+import { migrate } from './store/migrate.ts';
+import { waitForConnection, waitForSchema } from './store/readiness.ts';
 
 export interface RunnerDependencies {
   readonly log: Logger;
   readonly reporter: StatusReporter;
-  /** Ends watch mode (SIGTERM); run and cleanup finish their work regardless. */
+  /** Ends watch mode (SIGTERM), and the waits for the hub store; run and cleanup finish their work regardless. */
   readonly signal: AbortSignal;
-  /** Automatic mode writes status at most this often (default 10 s). */
+  /** Automatic mode writes status at most this often per service (default 10 s). */
   readonly statusIntervalMs?: number;
+  /** How long a run or cleanup waits for the hub store (a full server, a migration) before it gives up (2 min). */
+  readonly storeWaitMs?: number;
 }
 
 export const exitCodes = { ok: 0, couldNotWork: 1 } as const;
 
-/** Runs the configured service in the configured mode; resolves with the process exit code. */
+/** Runs the configured mode; resolves with the process exit code. */
 export async function runRunner(config: RunnerConfig, deps: RunnerDependencies): Promise<number> {
+  switch (config.mode) {
+    case 'migrate':
+      return migrateStore(config, deps);
+    case 'watch':
+      return watch(config, deps);
+    case 'run':
+    case 'cleanup':
+      return runService(config, deps);
+  }
+}
+
+/** Hub-store sessions carry the runner's role, so that pg_stat_activity shows whose they are. */
+function applicationNameOf(what: string): string {
+  return `${runnerFieldManager} ${what}`;
+}
+
+async function migrateStore(config: MigrateConfig, deps: RunnerDependencies): Promise<number> {
+  const pool = createPool(config.databaseUrl, applicationNameOf('migrate'), deps.log);
+  try {
+    await waitForConnection(pool, { log: deps.log, signal: deps.signal, deadlineMs: deps.storeWaitMs ?? 120_000 });
+    await migrate(pool, deps.log);
+    return exitCodes.ok;
+  } catch (error) {
+    deps.log.error({ err: error }, `could not migrate the hub store: ${(error as Error).message}`);
+    return exitCodes.couldNotWork;
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Waits for a connection and for the schema this runner needs; a run gives up at its deadline, a watcher never. */
+async function openStore(pool: Pool, deps: RunnerDependencies, deadlineMs: number | undefined): Promise<void> {
+  const options = { log: deps.log, signal: deps.signal, ...(deadlineMs === undefined ? {} : { deadlineMs }) };
+  await waitForConnection(pool, options);
+  await waitForSchema(pool, options);
+}
+
+function deliveryOptions(
+  batchSize: number,
+  leaseOwner: string,
+  timings: { leaseMs: number; requestTimeoutMs: number },
+  gate: BackoffGate,
+  log: Logger,
+): DeliveryOptions {
+  return {
+    batchSize,
+    lease: { owner: leaseOwner, durationMs: timings.leaseMs },
+    requestTimeoutMs: timings.requestTimeoutMs,
+    gate,
+    log,
+  };
+}
+
+async function runService(config: ServiceRunConfig, deps: RunnerDependencies): Promise<number> {
   const { log } = deps;
-  const applicationName = `${runnerFieldManager} ${config.service}`;
+  const applicationName = applicationNameOf(config.service);
   const pool = createPool(config.databaseUrl, applicationName, log);
-  const connectors: Connectors =
-    config.owner.kind === 'Cart'
-      ? { cart: createCartConnector(config) }
-      : { warehouse: createWarehouseConnector(config) };
+  const connectors = createConnectors(config.owner.kind, config.endpoint, config.requestTimeoutMs);
   log.info(
     {
       owner: config.owner,
@@ -51,96 +107,149 @@ export async function runRunner(config: RunnerConfig, deps: RunnerDependencies):
     'runner starting',
   );
   try {
-    let service: BoundService;
     try {
-      service = await prepare(config, pool, connectors);
+      await openStore(pool, deps, deps.storeWaitMs ?? 120_000);
+      if (config.owner.kind === 'Cart') await registerCartOf(pool, config.owner, config.merchant);
     } catch (error) {
-      log.error({ err: error }, 'could not open the hub store');
-      await report(config, deps, undefined, { processed: 0, failed: 0 }, false);
+      const message = (error as Error).message;
+      log.error({ err: error }, `could not open the hub store: ${message}`);
+      await report(deps, config.owner, config.service, undefined, { processed: 0, failed: 0 }, message);
       return exitCodes.couldNotWork;
     }
-    const delivery: DeliveryOptions = {
-      batchSize: config.batchSize,
-      lease: { owner: `${applicationName} ${randomUUID()}`, durationMs: config.leaseMs },
-      requestTimeoutMs: config.requestTimeoutMs,
-      gate: new BackoffGate(),
-      log,
-    };
-    if (config.mode === 'watch') {
-      await watch(config, deps, service, delivery, applicationName);
-      return exitCodes.ok;
-    }
+    const service = bindService(config, pool, connectors);
+    const leaseOwner = `${applicationName} ${randomUUID()}`;
+    const delivery = deliveryOptions(config.batchSize, leaseOwner, config, new BackoffGate(), log);
     const result = await runOnce(service, config.mode, pool, delivery);
     if (result.error !== undefined) log.error({ err: result.error }, 'the run could not complete its work');
     const failures = await service.failures(maxSampleSize).catch((error: unknown) => {
       log.warn({ err: error }, 'could not count failed records');
       return undefined;
     });
-    await report(config, deps, failures, result.tally, result.error === undefined);
+    const failedWhy = result.error === undefined ? undefined : (result.error as Error).message;
+    await report(deps, config.owner, config.service, failures, result.tally, failedWhy);
     return result.error === undefined ? exitCodes.ok : exitCodes.couldNotWork;
   } finally {
-    connectors.cart?.close();
-    connectors.warehouse?.close();
+    closeConnectors(connectors);
     await pool.end();
   }
 }
 
-async function prepare(config: RunnerConfig, pool: Pool, connectors: Connectors): Promise<BoundService> {
-  await applyMigrations(pool);
-  if (config.owner.kind === 'Cart') {
-    await registerCart(pool, { namespace: config.owner.namespace, cart: config.owner.name, merchant: config.merchant });
-  }
-  return bindService(config, pool, connectors);
+function closeConnectors(connectors: Connectors): void {
+  connectors.cart?.close();
+  connectors.warehouse?.close();
 }
 
-function summarize(config: RunnerConfig, failures: FailureSummary | undefined, tally: Tally, completed: boolean) {
-  return buildServiceReport(config.service, failures, { finishedAt: new Date(), ...tally, completed });
+/** A Cart the hub has not seen (or saw under another Merchant) gets every inventory level of its merchant. */
+function registerCartOf(pool: Pool, owner: OwnerRef, merchant: string): Promise<void> {
+  return registerCart(pool, { namespace: owner.namespace, cart: owner.name, merchant });
 }
 
 async function report(
-  config: RunnerConfig,
   deps: RunnerDependencies,
+  owner: OwnerRef,
+  service: ServiceName,
   failures: FailureSummary | undefined,
   tally: Tally,
-  completed: boolean,
+  failedWhy: string | undefined,
 ): Promise<void> {
-  const serviceReport: ServiceStatusReport = summarize(config, failures, tally, completed);
+  const serviceReport = buildServiceReport(service, failures, {
+    finishedAt: new Date(),
+    ...tally,
+    completed: failedWhy === undefined,
+    ...(failedWhy === undefined ? {} : { message: failedWhy }),
+  });
   deps.log.info(
     { ...tally, outcome: serviceReport.lastResult.outcome, failedRecords: failures?.count },
     'run finished',
   );
-  await deps.reporter.report(config.owner, serviceReport).catch((error: unknown) => {
+  await deps.reporter.report(owner, serviceReport).catch((error: unknown) => {
     deps.log.warn({ err: error }, 'could not write the status report');
   });
 }
 
-async function watch(
-  config: RunnerConfig,
-  deps: RunnerDependencies,
-  service: BoundService,
-  delivery: DeliveryOptions,
-  applicationName: string,
-): Promise<void> {
-  // The configuration admits watch only for the Automatic services, which are all delivery services.
-  if (service.kind !== 'delivery') throw new Error(`${config.service} has no Automatic mode`);
-  const coalescer = new CoalescingReporter(deps.reporter, config.owner, deps.statusIntervalMs ?? 10_000, deps.log);
-  // When the store cannot be read, the last known failures stand in: better than reporting none.
-  let lastFailures: FailureSummary | undefined;
-  await watchDeliveries({
-    target: service.target,
-    work: service.work,
-    delivery,
-    databaseUrl: config.databaseUrl,
-    applicationName,
-    sweepMs: config.sweepMs,
-    log: deps.log,
-    signal: deps.signal,
-    async afterPass(tally, completed) {
-      lastFailures = await service.failures(maxSampleSize).catch(() => lastFailures);
-      const serviceReport = summarize(config, lastFailures, tally, completed);
-      deps.log.info({ ...tally, outcome: serviceReport.lastResult.outcome }, 'pass finished');
-      coalescer.offer(serviceReport);
+/**
+ * A merchant's watcher: every Automatic service of the Merchant and its Carts in one process, on one hub-store
+ * connection for queries and one for LISTEN. Each service reports to its own owner's status.
+ */
+async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<number> {
+  const { log } = deps;
+  const applicationName = applicationNameOf(`watcher ${config.merchant}`);
+  const pool = createPool(config.databaseUrl, applicationName, log);
+  let listening: Listening | undefined;
+  const health = await startHealthServer(config.healthPort, () => listening);
+  const owners = config.owners.map((watched) => ({
+    watched,
+    connectors: createConnectors(watched.owner.kind, watched.endpoint, config.requestTimeoutMs),
+  }));
+  log.info(
+    {
+      merchant: config.merchant,
+      serves: config.owners.map(
+        ({ owner, services }) => `${owner.kind}/${owner.name}: ${services.map((s) => s.service).join(',')}`,
+      ),
     },
-  });
-  await coalescer.flush();
+    'watcher starting',
+  );
+  const reporters: CoalescingReporter[] = [];
+  try {
+    try {
+      await openStore(pool, deps, undefined);
+      for (const { watched } of owners) {
+        if (watched.owner.kind === 'Cart') await registerCartOf(pool, watched.owner, config.merchant);
+      }
+    } catch (error) {
+      if (deps.signal.aborted) return exitCodes.ok;
+      log.error({ err: error }, `could not open the hub store: ${(error as Error).message}`);
+      return exitCodes.couldNotWork;
+    }
+    const leaseOwner = `${applicationName} ${randomUUID()}`;
+    const deliveries = owners.flatMap(({ watched, connectors }) => {
+      // One gate per destination: a Retry-After from a cart holds back both of its services.
+      const gate = new BackoffGate();
+      return watched.services.map((planned): WatchedDelivery => {
+        const scope = { service: planned.service, owner: watched.owner, merchant: config.merchant };
+        const service = bindService(scope, pool, connectors);
+        // The configuration admits only the Automatic services, which are all delivery services.
+        if (service.kind !== 'delivery') throw new Error(`${planned.service} has no Automatic mode`);
+        const serviceLog = log.child({
+          owner: `${watched.owner.kind}/${watched.owner.name}`,
+          service: planned.service,
+        });
+        const coalescer = new CoalescingReporter(deps.reporter, watched.owner, deps.statusIntervalMs ?? 10_000, log);
+        reporters.push(coalescer);
+        // When the store cannot be read, the last known failures stand in: better than reporting none.
+        let lastFailures: FailureSummary | undefined;
+        return {
+          target: service.target,
+          work: service.work,
+          delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog),
+          async afterPass(tally, completed) {
+            lastFailures = await service.failures(maxSampleSize).catch(() => lastFailures);
+            const serviceReport = buildServiceReport(planned.service, lastFailures, {
+              finishedAt: new Date(),
+              ...tally,
+              completed,
+            });
+            serviceLog.debug({ ...tally, outcome: serviceReport.lastResult.outcome }, 'pass finished');
+            coalescer.offer(serviceReport);
+          },
+        };
+      });
+    });
+    await watchDeliveries({
+      deliveries,
+      databaseUrl: config.databaseUrl,
+      applicationName,
+      sweepMs: config.sweepMs,
+      log,
+      signal: deps.signal,
+      onListener: (listener) => (listening = listener),
+    });
+    await Promise.all(reporters.map((reporter) => reporter.flush()));
+    return exitCodes.ok;
+  } finally {
+    owners.forEach(({ connectors }) => closeConnectors(connectors));
+    await pool.end();
+    await new Promise((resolve) => health.close(resolve));
+  }
 }

@@ -5,7 +5,8 @@ import { runnerEnv } from '../../operator/api/runner-environment.ts';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
 import { useTestDatabase } from './support/database.ts';
 import { eventually } from '../support/eventually.ts';
-import { runnerEnvironment, spawnRunner, type RunnerSetup } from './support/runners.ts';
+import { freeLoopbackPort } from '../support/free-port.ts';
+import { runnerEnvironment, spawnRunner, watcherEnvironment, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
 const token = `token-${randomBytes(8).toString('hex')}`;
@@ -47,7 +48,7 @@ describe('switchyard-runner', () => {
   it('exits 2 with the usage on a bad command line', async () => {
     const runner = spawnRunner(['sync'], {});
     expect(await runner.exited).toBe(2);
-    expect(runner.output()).toContain('usage: switchyard-runner <run|watch|cleanup> --service');
+    expect(runner.output()).toContain('usage: switchyard-runner <run|cleanup> --service');
   });
 
   it('logs JSON with record ids only: no token, no database password, no record content, no reasons', async () => {
@@ -81,12 +82,22 @@ describe('switchyard-runner', () => {
     expect(output).toContain('"record":"web-shop/LOG-1"');
   });
 
-  it('stops watching on SIGTERM and exits 0', async () => {
+  it('serves its probes, is ready once it listens, stops watching on SIGTERM and exits 0', async () => {
     const { delivery } = await setups();
-    const watcher = spawnRunner(['watch', '--service', 'orderDelivery'], verbose(delivery));
-    await eventually('the watcher to listen', () => watcher.output().includes('watching for new records'), {
-      timeoutMs: 20_000,
+    const port = await freeLoopbackPort();
+    const watcher = spawnRunner(['watch'], {
+      ...watcherEnvironment([delivery]),
+      [runnerEnv.logLevel]: 'trace',
+      [runnerEnv.healthPort]: String(port),
     });
+    const probe = (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`).then(
+        (response) => response.status,
+        () => 0,
+      );
+    await eventually('the watcher to be ready', async () => (await probe('/readyz')) === 200, { timeoutMs: 20_000 });
+    expect(watcher.output()).toContain('watching for new records');
+    expect(await probe('/healthz')).toBe(200);
     watcher.child.kill('SIGTERM');
     expect(await watcher.exited).toBe(0);
     expect(logLines(watcher.output()).at(-1)?.msg).toBe('stopped watching');

@@ -127,7 +127,9 @@ const timeZone = z
 const suspend = z
   .boolean()
   .default(false)
-  .describe('Pause every service: CronJobs are suspended and watchers scaled to zero. Nothing is deleted.');
+  .describe(
+    "Pause every service: CronJobs are suspended and the merchant's watcher stops serving its Automatic services. Records wait in the hub store.",
+  );
 
 export const merchantSpecSchema = z
   .strictObject({
@@ -183,6 +185,11 @@ export const runnerReportSchema = z.object({
       outcome: z.enum(['Succeeded', 'PartiallyFailed', 'Failed']),
       processed: z.int().min(0),
       failed: z.int().min(0),
+      message: z
+        .string()
+        .max(256)
+        .optional()
+        .describe('Why the run could not do its work, when it could not (the hub store refused, a source failed).'),
     })
     .optional()
     .describe("The runner's last run or trigger. Written by the runner; the operator never writes it."),

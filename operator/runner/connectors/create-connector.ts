@@ -1,18 +1,15 @@
 // Picks the connector for the endpoint type the owner's spec names. New connector types are added here.
-import type { RunnerConfig } from '../config.ts';
-import type { CartConnector, WarehouseConnector } from './connector.ts';
+import type { OwnerKind } from '../../api/v1alpha1/services.ts';
+import type { Endpoint } from '../config.ts';
+import type { Connectors } from '../services/bindings.ts';
 import { createHttpConnector } from './http-connector.ts';
 
-export function createCartConnector(config: RunnerConfig): CartConnector {
-  switch (config.endpoint.type) {
-    case 'http':
-      return createHttpConnector({ ...config.endpoint, timeoutMs: config.requestTimeoutMs });
-  }
-}
-
-export function createWarehouseConnector(config: RunnerConfig): WarehouseConnector {
-  switch (config.endpoint.type) {
-    case 'http':
-      return createHttpConnector({ ...config.endpoint, timeoutMs: config.requestTimeoutMs });
+/** The connector of an owner's endpoint: a Merchant's warehouse, or a Cart's platform. */
+export function createConnectors(kind: OwnerKind, endpoint: Endpoint, timeoutMs: number): Connectors {
+  switch (endpoint.type) {
+    case 'http': {
+      const connector = createHttpConnector({ ...endpoint, timeoutMs });
+      return kind === 'Cart' ? { cart: connector } : { warehouse: connector };
+    }
   }
 }

@@ -19,6 +19,7 @@ export interface LastResultStatus {
   readonly outcome: Outcome;
   readonly processed: number;
   readonly failed: number;
+  readonly message?: string;
 }
 
 /** One entry of status.services, holding only the fields the runner owns. */
@@ -35,6 +36,8 @@ export interface RunSummary {
   readonly failed: number;
   /** False when the run itself could not do its work (store or source unreachable, contract broken). */
   readonly completed: boolean;
+  /** Why it could not, in one sentence. */
+  readonly message?: string;
 }
 
 export function outcomeOf(run: RunSummary): Outcome {
@@ -59,6 +62,7 @@ export function buildServiceReport(
     outcome: outcomeOf(run),
     processed: run.processed,
     failed: run.failed,
+    ...(run.message !== undefined && { message: truncateReason(run.message) }),
   };
   if (!failures) return { name: service, lastResult };
   return {

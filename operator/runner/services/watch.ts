@@ -1,7 +1,7 @@
-// Automatic mode: a long-running watcher that sends as soon as records are pending. It wakes on a notification
-// from the store, on reconnecting (to catch up on notifications lost meanwhile) and on a periodic sweep (a missed
-// notification). A record that fails is not retried at once: only a pass that found new records retries the
-// failures of earlier passes.
+// Automatic mode: a long-running watcher that sends as soon as records are pending, for every destination it serves
+// (a merchant's warehouse and its carts) over one LISTEN connection. Each destination wakes on its own notification,
+// on reconnecting (to catch up on notifications lost meanwhile) and on a periodic sweep (a missed notification). A
+// record that fails is not retried at once: only a pass that found new records retries the failures of earlier passes.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { deliveryChannel, type DeliveryTarget } from '../store/deliveries.ts';
@@ -9,28 +9,62 @@ import { NotificationListener } from '../store/listener.ts';
 import { deliverSelection, type DeliveryOptions, type DeliveryWork } from './deliver.ts';
 import { emptyTally, type Tally } from './tally.ts';
 
-export interface WatchOptions {
+/** One destination and service a watcher serves. */
+export interface WatchedDelivery {
   readonly target: DeliveryTarget;
   readonly work: DeliveryWork;
   readonly delivery: DeliveryOptions;
+  /** After a pass that did something (or failed): the runner reports it. */
+  readonly afterPass: (tally: Tally, completed: boolean) => Promise<void>;
+}
+
+export interface WatchOptions {
+  readonly deliveries: readonly WatchedDelivery[];
   readonly databaseUrl: string;
   readonly applicationName: string;
   readonly sweepMs: number;
   readonly log: Logger;
-  /** After a pass that did something (or failed): the runner reports it. */
-  readonly afterPass: (tally: Tally, completed: boolean) => Promise<void>;
   readonly signal: AbortSignal;
+  /** Called once the listener exists, for the health endpoints. */
+  readonly onListener?: (listener: NotificationListener) => void;
 }
 
-/** Runs until the signal aborts, then finishes the pass in progress. */
-export async function watchDeliveries(options: WatchOptions): Promise<void> {
-  const { work, delivery, log } = options;
-  let stopping = false;
-  let wakeAgain = false;
-  let passes: Promise<void> | undefined;
-  let backoffTimer: NodeJS.Timeout | undefined;
+/** The passes of one destination: at most one at a time, and one more if woken meanwhile. */
+class DeliveryLoop {
+  readonly #watched: WatchedDelivery;
+  readonly #log: Logger;
+  #stopping = false;
+  #wakeAgain = false;
+  #passes: Promise<void> | undefined;
+  #backoffTimer: NodeJS.Timeout | undefined;
 
-  const onePass = async () => {
+  constructor(watched: WatchedDelivery, log: Logger) {
+    this.#watched = watched;
+    this.#log = log;
+  }
+
+  wake = (): void => {
+    if (this.#stopping) return;
+    if (this.#passes) this.#wakeAgain = true;
+    else this.#passes = this.#runPasses();
+  };
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#backoffTimer);
+    await this.#passes;
+  }
+
+  async #runPasses(): Promise<void> {
+    do {
+      this.#wakeAgain = false;
+      await this.#onePass();
+    } while (this.#wakeAgain && !this.#stopping);
+    this.#passes = undefined;
+  }
+
+  async #onePass(): Promise<void> {
+    const { work, delivery, afterPass } = this.#watched;
     const passId = randomUUID();
     const tally = emptyTally();
     try {
@@ -40,52 +74,48 @@ export async function watchDeliveries(options: WatchOptions): Promise<void> {
         ({ backedOffUntil } = await deliverSelection(work, { kind: 'retryable', passId }, passId, delivery, tally));
       }
       if (backedOffUntil !== undefined) {
-        clearTimeout(backoffTimer);
-        backoffTimer = setTimeout(wake, Math.max(0, backedOffUntil - Date.now()));
+        clearTimeout(this.#backoffTimer);
+        this.#backoffTimer = setTimeout(this.wake, Math.max(0, backedOffUntil - Date.now()));
       }
-      if (tally.processed > 0) await options.afterPass(tally, true);
+      if (tally.processed > 0) await afterPass(tally, true);
     } catch (error) {
-      log.error({ err: error }, 'an Automatic pass failed; the next notification or sweep tries again');
-      await options.afterPass(tally, false);
+      this.#log.error({ err: error }, 'an Automatic pass failed; the next notification or sweep tries again');
+      await afterPass(tally, false);
     }
-  };
-
-  const runPasses = async () => {
-    do {
-      wakeAgain = false;
-      await onePass();
-    } while (wakeAgain && !stopping);
-    passes = undefined;
-  };
-
-  function wake(): void {
-    if (stopping) return;
-    if (passes) wakeAgain = true;
-    else passes = runPasses();
   }
+}
 
+/** Runs until the signal aborts, then finishes the passes in progress. */
+export async function watchDeliveries(options: WatchOptions): Promise<void> {
+  const { log } = options;
+  const loops = options.deliveries.map((watched) => {
+    const { service, destination } = watched.target;
+    return {
+      channel: deliveryChannel(watched.target),
+      loop: new DeliveryLoop(watched, log.child({ service, destination })),
+    };
+  });
+  const wakeAll = () => loops.forEach(({ loop }) => loop.wake());
   const listener = new NotificationListener({
     databaseUrl: options.databaseUrl,
-    channel: deliveryChannel(options.target),
+    channels: new Map(loops.map(({ channel, loop }) => [channel, loop.wake])),
     applicationName: `${options.applicationName} listener`,
     log,
-    onNotification: wake,
-    onListening: wake,
+    onListening: wakeAll,
   });
+  options.onListener?.(listener);
   listener.start();
   const sweep = setInterval(() => {
     listener.probe();
-    wake();
+    wakeAll();
   }, options.sweepMs);
-  log.info({ sweepMs: options.sweepMs }, 'watching for new records');
+  log.info({ sweepMs: options.sweepMs, destinations: loops.length }, 'watching for new records');
 
   if (!options.signal.aborted) {
     await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
-  stopping = true;
   clearInterval(sweep);
-  clearTimeout(backoffTimer);
   await listener.close();
-  await passes;
+  await Promise.all(loops.map(({ loop }) => loop.stop()));
   log.info('stopped watching');
 }

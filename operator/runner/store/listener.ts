@@ -1,15 +1,16 @@
-// A LISTEN connection that stays up: when PostgreSQL restarts or drops the session, it reconnects with backoff and
-// reports the reconnect, so the watcher can catch up on what it missed while deaf. A periodic probe finds sessions
-// that died silently (a half-open TCP connection delivers no error and no notifications).
+// One LISTEN connection per watcher process, for every channel it serves, that stays up: when PostgreSQL restarts or
+// drops the session, it reconnects with backoff and reports the reconnect, so the watcher can catch up on what it
+// missed while deaf. A periodic probe finds sessions that died silently (a half-open TCP connection delivers no error
+// and no notifications). It says whether it listens, and since when it does not, for the watcher's probes.
 import pg from 'pg';
 import type { Logger } from 'pino';
 
 export interface ListenerOptions {
   readonly databaseUrl: string;
-  readonly channel: string;
+  /** Channel → what to do when it is notified. */
+  readonly channels: ReadonlyMap<string, () => void>;
   readonly applicationName: string;
   readonly log: Logger;
-  readonly onNotification: () => void;
   /** Called after each successful (re)connect: notifications sent meanwhile were lost. */
   readonly onListening: () => void;
 }
@@ -29,6 +30,8 @@ export class NotificationListener {
   #failedAttempts = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** When the listener last stopped listening (or was created); undefined while it listens. */
+  #deafSince: number | undefined = Date.now();
   /** Work in progress (a connect, a probe, closing a dead client), awaited on close. */
   readonly #pending = new Set<Promise<void>>();
 
@@ -38,6 +41,16 @@ export class NotificationListener {
 
   start(): void {
     this.#track(this.#connect());
+  }
+
+  /** True while every channel is listened to. */
+  get listening(): boolean {
+    return this.#deafSince === undefined;
+  }
+
+  /** Milliseconds since the listener last listened (or was started); 0 while it listens. */
+  deafForMs(now = Date.now()): number {
+    return this.#deafSince === undefined ? 0 : now - this.#deafSince;
   }
 
   /** Checks that the session still answers; a session that does not is replaced. */
@@ -72,7 +85,7 @@ export class NotificationListener {
   }
 
   async #connect(): Promise<void> {
-    const { databaseUrl, applicationName, channel, log } = this.#options;
+    const { databaseUrl, applicationName, channels, log } = this.#options;
     const client = new pg.Client({
       connectionString: databaseUrl,
       application_name: applicationName,
@@ -83,12 +96,11 @@ export class NotificationListener {
     });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the connection ended')));
-    client.on('notification', (message) => {
-      if (message.channel === channel) this.#options.onNotification();
-    });
+    client.on('notification', (message) => channels.get(message.channel)?.());
     try {
       await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      // One statement for all channels: one round trip however many carts the watcher serves.
+      await client.query([...channels.keys()].map((channel) => `LISTEN ${pg.escapeIdentifier(channel)}`).join('; '));
     } catch (error) {
       this.#lost(client, error);
       return;
@@ -98,6 +110,7 @@ export class NotificationListener {
       return;
     }
     this.#client = client;
+    this.#deafSince = undefined;
     if (this.#failedAttempts > 0) log.info('listening again for new work');
     this.#failedAttempts = 0;
     this.#options.onListening();
@@ -106,7 +119,10 @@ export class NotificationListener {
   #lost(client: pg.Client, error: unknown): void {
     if (this.#abandoned.has(client)) return;
     this.#abandoned.add(client);
-    if (this.#client === client) this.#client = undefined;
+    if (this.#client === client) {
+      this.#client = undefined;
+      this.#deafSince = Date.now();
+    }
     this.#track(client.end().catch(() => undefined));
     if (this.#closed) return;
     const delay = reconnectDelay(this.#failedAttempts++);

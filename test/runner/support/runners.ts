@@ -2,21 +2,21 @@
 // child process through the real entry point (for the kill test and for what reaches stdout).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine, parseRunnerConfig, type RunnerMode } from '../../../operator/runner/config.ts';
+import { parseCommandLine, parseRunnerConfig } from '../../../operator/runner/config.ts';
 import { createLogger } from '../../../operator/runner/log.ts';
 import { runRunner } from '../../../operator/runner/runner.ts';
 import { onTestFinished } from 'vitest';
-import { runnerEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
+import { runnerEnvironment, watcherEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
 import { RecordingReporter } from '../../support/recording-reporter.ts';
 
-export { runnerEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
+export { runnerEnvironment, watcherEnvironment, type RunnerSetup } from '../../support/runner-environment.ts';
 
 export const entryPoint = fileURLToPath(new URL('../../../operator/runner/main.ts', import.meta.url));
 
-function configFor(mode: RunnerMode, setup: RunnerSetup) {
-  const commandLine = parseCommandLine([mode, '--service', setup.service]);
+function configFor(args: string[], env: Record<string, string>) {
+  const commandLine = parseCommandLine(args);
   if (!commandLine.ok) throw new Error(commandLine.errors.join('; '));
-  const parsed = parseRunnerConfig(commandLine.value, runnerEnvironment(setup));
+  const parsed = parseRunnerConfig(commandLine.value, env);
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   return parsed.value;
 }
@@ -29,7 +29,7 @@ export async function runOnce(
   setup: RunnerSetup,
 ): Promise<{ exitCode: number; reporter: RecordingReporter }> {
   const reporter = new RecordingReporter();
-  const exitCode = await runRunner(configFor(mode, setup), {
+  const exitCode = await runRunner(configFor([mode, '--service', setup.service], runnerEnvironment(setup)), {
     log: testLog(),
     reporter,
     signal: new AbortController().signal,
@@ -42,11 +42,11 @@ export interface Watcher {
   stop(): Promise<number>;
 }
 
-/** An Automatic watcher, in-process, until stop(). */
-export function startWatcher(setup: RunnerSetup, statusIntervalMs = 0): Watcher {
+/** A merchant's watcher of the Automatic services `setups` name, in-process, until stop(). */
+export function startWatcher(setups: RunnerSetup | readonly RunnerSetup[], statusIntervalMs = 0): Watcher {
   const reporter = new RecordingReporter();
   const stop = new AbortController();
-  const running = runRunner(configFor('watch', setup), {
+  const running = runRunner(configFor(['watch'], watcherEnvironment([setups].flat())), {
     log: testLog(),
     reporter,
     signal: stop.signal,
