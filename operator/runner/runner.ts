@@ -12,7 +12,7 @@ import { CoalescingReporter } from './reporting/coalescing-reporter.ts';
 import type { StatusReporter } from './reporting/reporter.ts';
 import { buildServiceReport, maxSampleSize } from './reporting/status-report.ts';
 import { BackoffGate } from './services/backoff-gate.ts';
-import { bindService, type BoundService, type Connectors } from './services/bindings.ts';
+import { bindService, type Connectors } from './services/bindings.ts';
 import type { DeliveryOptions } from './services/deliver.ts';
 import { startHealthServer, type Listening } from './services/health-server.ts';
 import { runOnce } from './services/run-once.ts';
