@@ -8,6 +8,7 @@ import {
   type RunnerMode,
   type SingleServiceMode,
   type WatchTarget,
+  watcherProbes,
 } from '../api/runner-environment.ts';
 import {
   isServiceName,
@@ -319,7 +320,7 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
       databaseUrl: vars[runnerEnv.databaseUrl],
       logLevel: vars[runnerEnv.logLevel] ?? 'info',
       sweepMs: (vars[runnerEnv.sweepSeconds] ?? 30) * 1000,
-      healthPort: vars[runnerEnv.healthPort] ?? 8080,
+      healthPort: vars[runnerEnv.healthPort] ?? watcherProbes.port,
       ...timed.value,
     },
   };

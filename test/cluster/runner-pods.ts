@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { runnerEnv } from '../../operator/api/runner-environment.ts';
 import { repoRoot } from './local-cluster.ts';
 import {
   clusterCa,
@@ -163,6 +164,8 @@ export class RunnerPods {
         }
       }
     }
+    // Pods have a network of their own; these processes share this machine's, so probes listen on any free port.
+    if (env[runnerEnv.healthPort] !== undefined) env[runnerEnv.healthPort] = '0';
     if (await this.#mountsToken(pod)) {
       try {
         const dir = await this.#mountIdentity(pod);
