@@ -88,11 +88,26 @@ describe('a runner pool', () => {
       await pool.end();
     }
   });
+});
+
+// Each of these takes the 10 s of a pg-pool default or of the connect timeout; they run side by side.
+describe.concurrent('a runner pool over time', () => {
+  it('keeps its one session while idle', { timeout: 40_000 }, async ({ expect }) => {
+    const pool = createPool(db.url, uniqueName('idle'), silent);
+    try {
+      const pid = async () => (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const first = await pid();
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      expect(await pid()).toBe(first);
+    } finally {
+      await pool.end();
+    }
+  });
 
   it(
     'lets a query wait for its one connection longer than a connection attempt may take',
     { timeout: 40_000 },
-    async () => {
+    async ({ expect }) => {
       const pool = createPool(db.url, uniqueName('queue'), silent, 1);
       try {
         const long = pool.query('SELECT pg_sleep(10.5)');
@@ -108,26 +123,30 @@ describe('a runner pool', () => {
     },
   );
 
-  it('gives up a connection attempt that the server never answers after 10 s', { timeout: 40_000 }, async () => {
-    const sockets = new Set<Socket>();
-    const silentServer = createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
-    const { port } = silentServer.address() as AddressInfo;
-    const pool = createPool(`postgresql://runner:pw@127.0.0.1:${port}/hub`, uniqueName('silent'), silent);
-    try {
-      const started = Date.now();
-      const error = await waitForConnection(pool, { log: silent, deadlineMs: 1 }).catch((e: unknown) => e);
-      expect((error as Error).message).toBe(
-        'the hub store did not answer in time (network, or an overloaded server); gave up after 1 ms',
-      );
-      expect(Date.now() - started).toBeGreaterThanOrEqual(9_500);
-      expect(Date.now() - started).toBeLessThan(15_000);
-    } finally {
-      await pool.end();
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silentServer.close(resolve));
-    }
-  });
+  it(
+    'gives up a connection attempt that the server never answers after 10 s',
+    { timeout: 40_000 },
+    async ({ expect }) => {
+      const sockets = new Set<Socket>();
+      const silentServer = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+      const { port } = silentServer.address() as AddressInfo;
+      const pool = createPool(`postgresql://runner:pw@127.0.0.1:${port}/hub`, uniqueName('silent'), silent);
+      try {
+        const started = Date.now();
+        const error = await waitForConnection(pool, { log: silent, deadlineMs: 1 }).catch((e: unknown) => e);
+        expect((error as Error).message).toBe(
+          'the hub store did not answer in time (network, or an overloaded server); gave up after 1 ms',
+        );
+        expect(Date.now() - started).toBeGreaterThanOrEqual(9_500);
+        expect(Date.now() - started).toBeLessThan(15_000);
+      } finally {
+        await pool.end();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silentServer.close(resolve));
+      }
+    },
+  );
 });
 
 describe('migrations', () => {

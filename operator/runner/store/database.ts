@@ -51,6 +51,10 @@ export function createPool(databaseUrl: string, applicationName: string, log: Lo
   const pool = new pg.Pool({
     ...sessionConfig(databaseUrl, applicationName),
     max,
+    // The pool keeps its connection while idle (pg-pool closes it after 10 s by default): a watcher that gave its slot
+    // back between passes could find the server full when work arrives, and thousands of reconnects a minute cost the
+    // server a process start each. The budget counts the connection as held anyway.
+    idleTimeoutMillis: 0,
     connectionTimeoutMillis: 0,
     Client: BoundedConnectClient,
   });
