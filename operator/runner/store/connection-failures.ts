@@ -88,6 +88,15 @@ function fromSqlState(code: string, error: ErrorLike): ConnectionFailure {
       return stop(`the hub store refused the runner (${server}); check pg_hba.conf and the database URL's user`);
     case '3D000':
       return stop(`the hub store has no such database (${server}); check the database URL`);
+    case '08P01':
+      // PgBouncer refuses startup parameters it does not track, such as the runner's session timeouts.
+      if (/unsupported startup parameter/i.test(server)) {
+        return stop(
+          `the hub store's connection pooler refused a session setting (${server}); ` +
+            'list it in PgBouncer\'s ignore_startup_parameters (see "PgBouncer" in docs/hub-store.md)',
+        );
+      }
+      return retry(`the connection to the hub store failed (${server})`);
     case '42501':
       return stop(`the runner's role lacks a privilege (${server}); grant it CONNECT and access to the schema`);
   }

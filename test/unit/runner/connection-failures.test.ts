@@ -92,6 +92,10 @@ describe('what waiting does not fix', () => {
     [serverError('42501', 'permission denied for database hub'), /lacks a privilege/],
     [nodeError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), /TLS certificate/],
     [new Error('The server does not support SSL connections'), /does not support TLS/],
+    [
+      serverError('08P01', 'unsupported startup parameter: statement_timeout'),
+      /pooler refused a session setting \(unsupported startup parameter: statement_timeout\); list it in PgBouncer's ignore_startup_parameters/,
+    ],
     [new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'), /asks for a password/],
   ])('%s is not waited for', (error, message) => {
     const failure = describeConnectionFailure(error);
