@@ -56,6 +56,8 @@ export default tseslint.config(
               allowTypeImports: true,
             },
           ],
+          // The operator's runtime loads the client (kube-config, informers, the writer).
+          patterns: [{ group: ['**/runtime/*'], message: runnerClientNodeMessage, allowTypeImports: true }],
         },
       ],
       'no-restricted-syntax': [

@@ -151,7 +151,7 @@ describe('the health of objects the operator reported on', () => {
   });
 
   it('is Suspended for a suspended Merchant', async () => {
-    // Defaults include an Automatic service: suspended, its watcher has no replicas to wait for.
+    // Defaults include an Automatic service: suspended, it leaves the watcher, so there is nothing to wait for.
     await applyYaml(
       namespace.name,
       `apiVersion: switchyard.dev/v1alpha1

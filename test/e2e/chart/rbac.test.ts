@@ -124,12 +124,10 @@ spec:
 `;
 
 const expectedWorkloads = [
-  'Deployment/acme-order-delivery',
+  'Deployment/acme-watcher',
   'CronJob/acme-shipping-confirmations',
   'CronJob/acme-inventory',
   'CronJob/acme-web-order-download',
-  'Deployment/acme-web-shipment-upload',
-  'Deployment/acme-web-inventory-upload',
 ];
 
 /** Everything the operator does for one Merchant and one Cart, done under the chart's identity. */

@@ -68,7 +68,7 @@ describe('schedule changes', () => {
     ]);
     await applyYaml(namespace.name, merchant('sched', 'orderDelivery: { schedule: Automatic }'));
     await waitForOwnWorkloads('sched', [
-      'Deployment/sched-order-delivery',
+      'Deployment/sched-watcher',
       'CronJob/sched-shipping-confirmations',
       'CronJob/sched-inventory',
     ]);
@@ -88,31 +88,24 @@ describe('schedule changes', () => {
 });
 
 describe('suspend', () => {
-  it('suspends CronJobs and scales watchers to zero without deleting anything, and resumes', async () => {
+  it('suspends CronJobs and takes the services off the watcher, which goes when it serves nothing, and resumes', async () => {
     await applyYaml(namespace.name, merchant('paused', '', '  suspend: true'));
-    await waitForOwnWorkloads('paused', [
-      'Deployment/paused-order-delivery',
-      'CronJob/paused-shipping-confirmations',
-      'CronJob/paused-inventory',
-    ]);
+    await waitForOwnWorkloads('paused', ['CronJob/paused-shipping-confirmations', 'CronJob/paused-inventory']);
     const suspended = await waitForReady('Merchant', namespace.name, 'paused');
     expect(readyCondition(suspended)?.reason).toBe('Suspended');
     expect(
       (await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'paused-inventory' })).spec?.suspend,
     ).toBe(true);
-    expect(
-      (await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'paused-order-delivery' })).spec
-        ?.replicas,
-    ).toBe(0);
+    const orderDelivery = suspended.status?.services?.find((service) => service.name === 'orderDelivery');
+    expect(orderDelivery).toMatchObject({ schedule: 'Automatic' });
+    expect(orderDelivery).not.toHaveProperty('workload');
 
     await applyYaml(namespace.name, merchant('paused', '', '  suspend: false'));
-    await eventually('the watcher to scale up again', async () => {
-      const deployment = await apps.readNamespacedDeployment({
-        namespace: namespace.name,
-        name: 'paused-order-delivery',
-      });
-      return deployment.spec?.replicas === 1 ? true : undefined;
-    });
+    await waitForOwnWorkloads('paused', [
+      'Deployment/paused-watcher',
+      'CronJob/paused-shipping-confirmations',
+      'CronJob/paused-inventory',
+    ]);
     const resumed = await waitForReady('Merchant', namespace.name, 'paused');
     expect(readyCondition(resumed)?.reason).toBe('Reconciled');
   });
@@ -128,13 +121,13 @@ describe('children changed by hand', () => {
       name: 'manual-inventory',
       body: [{ op: 'replace', path: '/spec/schedule', value: '* * * * *' }],
     });
-    await apps.deleteNamespacedDeployment({ namespace: namespace.name, name: 'manual-order-delivery' });
+    await apps.deleteNamespacedDeployment({ namespace: namespace.name, name: 'manual-watcher' });
     await eventually('the schedule to be restored', async () => {
       const cronJob = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'manual-inventory' });
       return cronJob.spec?.schedule === before.spec?.schedule ? true : undefined;
     });
     await eventually('the Deployment to be recreated', () =>
-      apps.readNamespacedDeployment({ namespace: namespace.name, name: 'manual-order-delivery' }),
+      apps.readNamespacedDeployment({ namespace: namespace.name, name: 'manual-watcher' }),
     );
   });
 });
@@ -176,10 +169,12 @@ describe('a Cart before its Merchant', () => {
 
     await applyYaml(namespace.name, merchant('late'));
     await waitForReady('Cart', namespace.name, 'early-cart');
-    await waitForOwnWorkloads('early-cart', [
-      'CronJob/early-cart-order-download',
-      'Deployment/early-cart-shipment-upload',
-      'Deployment/early-cart-inventory-upload',
+    // Its Automatic services run on its Merchant's watcher.
+    await waitForOwnWorkloads('early-cart', ['CronJob/early-cart-order-download']);
+    await waitForOwnWorkloads('late', [
+      'Deployment/late-watcher',
+      'CronJob/late-shipping-confirmations',
+      'CronJob/late-inventory',
     ]);
   });
 });
@@ -193,14 +188,10 @@ describe('an operator restart mid-way', () => {
     operator = await startOperator(namespace.name);
     for (let index = 0; index < 12; index += 1) await waitForReady('Cart', namespace.name, `busy-${index}`);
     const expected = [
-      'Deployment/busy-order-delivery',
+      'Deployment/busy-watcher',
       'CronJob/busy-shipping-confirmations',
       'CronJob/busy-inventory',
-      ...Array.from({ length: 12 }, (_, index) => [
-        `CronJob/busy-${index}-order-download`,
-        `Deployment/busy-${index}-shipment-upload`,
-        `Deployment/busy-${index}-inventory-upload`,
-      ]).flat(),
+      ...Array.from({ length: 12 }, (_, index) => `CronJob/busy-${index}-order-download`),
     ];
     // Exactly these: a duplicate or an orphan would show up as an extra name.
     await waitForOwnWorkloads('busy', expected);

@@ -28,16 +28,13 @@ afterAll(async () => {
 });
 
 describe('the samples in config/samples', () => {
-  it('produce exactly the expected CronJobs and watcher Deployments', async () => {
+  it("produce exactly the expected CronJobs and the merchant's one watcher Deployment", async () => {
     await waitForWorkloads(namespace.name, [
-      'Deployment/acme-order-delivery',
+      'Deployment/acme-watcher',
       'CronJob/acme-shipping-confirmations',
       'CronJob/acme-inventory',
       'CronJob/acme-shopify-order-download',
-      'Deployment/acme-shopify-shipment-upload',
-      'Deployment/acme-shopify-inventory-upload',
       'CronJob/acme-etsy-order-download',
-      'Deployment/acme-etsy-shipment-upload',
       'CronJob/acme-etsy-inventory-upload',
     ]);
     const cronJob = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'acme-inventory' });
@@ -56,7 +53,7 @@ describe('the samples in config/samples', () => {
     const services = Object.fromEntries((merchant.status?.services ?? []).map((service) => [service.name, service]));
     expect(services.orderDelivery).toMatchObject({
       schedule: 'Automatic',
-      workload: { kind: 'Deployment', name: 'acme-order-delivery' },
+      workload: { kind: 'Deployment', name: 'acme-watcher' },
     });
     const cleanupTimes = services.orderDelivery?.cleanup?.nextTimes ?? [];
     expect(cleanupTimes).toHaveLength(2);
