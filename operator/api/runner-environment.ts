@@ -51,6 +51,8 @@ export const runnerEnv = {
   databaseUrl: 'SWITCHYARD_DATABASE_URL',
   /** Log level (pino). */
   logLevel: 'SWITCHYARD_LOG_LEVEL',
+  /** The container's memory limit in MiB (downward API), read by the image's entry point to size V8's heap. */
+  memoryLimit: 'CONTAINER_MEMORY_LIMIT_MIB',
   /** Optional: seconds a claimed batch stays leased to one runner before another may take it over (default 300). */
   leaseSeconds: 'SWITCHYARD_LEASE_SECONDS',
   /** Optional: seconds between Automatic mode's checks for work whose notification was missed (default 30). */

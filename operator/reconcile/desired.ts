@@ -80,11 +80,16 @@ const namespaceFromPod: V1EnvVar = {
   valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
 };
 
-/** The variables every runner gets, whatever its mode: the hub store and the log level. */
+/** The variables every runner gets, whatever its mode: the hub store, the log level, and its memory limit. */
 function commonEnvironment(settings: RunnerSettings): V1EnvVar[] {
   return [
     { name: runnerEnv.databaseUrl, valueFrom: { secretKeyRef: settings.databaseSecret } },
     { name: runnerEnv.logLevel, value: settings.logLevel },
+    // The image's entry point sizes V8's heap from it.
+    {
+      name: runnerEnv.memoryLimit,
+      valueFrom: { resourceFieldRef: { containerName: 'runner', resource: 'limits.memory', divisor: '1Mi' } },
+    },
   ];
 }
 

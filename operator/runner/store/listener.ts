@@ -4,6 +4,8 @@
 // and no notifications). It says whether it listens, and since when it does not, for the watcher's probes.
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { describeConnectionFailure } from './connection-failures.ts';
+import { sessionConfig } from './database.ts';
 
 export interface ListenerOptions {
   readonly databaseUrl: string;
@@ -87,10 +89,7 @@ export class NotificationListener {
   async #connect(): Promise<void> {
     const { databaseUrl, applicationName, channels, log } = this.#options;
     const client = new pg.Client({
-      connectionString: databaseUrl,
-      application_name: applicationName,
-      keepAlive: true,
-      connectionTimeoutMillis: 10_000,
+      ...sessionConfig(databaseUrl, applicationName),
       // Bounds the probe: a session that does not answer in time is as good as dead.
       query_timeout: probeTimeoutMs,
     });
@@ -126,7 +125,11 @@ export class NotificationListener {
     this.#track(client.end().catch(() => undefined));
     if (this.#closed) return;
     const delay = reconnectDelay(this.#failedAttempts++);
-    this.#options.log.warn({ err: error, reconnectInMs: delay }, 'lost the notification connection; reconnecting');
+    const { message, code } = describeConnectionFailure(error);
+    this.#options.log.warn(
+      { code, reconnectInMs: delay },
+      `lost the notification connection: ${message}; reconnecting`,
+    );
     this.#reconnectTimer = setTimeout(() => this.#track(this.#connect()), delay);
   }
 }

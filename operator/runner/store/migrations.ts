@@ -142,6 +142,3 @@ export const migrations: readonly Migration[] = [
     `,
   },
 ];
-
-/** The schema version this runner needs: its newest migration. */
-export const hubSchemaVersion: number = Math.max(...migrations.map((migration) => migration.version));

@@ -141,6 +141,16 @@ function resolvedEnvironment(container: V1Container, podNamespace: string): Reco
       const secretValue = secrets[name ?? '']?.[key];
       if (secretValue !== undefined) env[variable.name] = secretValue;
       else if (!optional) throw new Error(`${variable.name} refers to ${name}/${key}, which no Secret holds`);
+    } else if (valueFrom.resourceFieldRef) {
+      // The container's own memory limit in MiB, for the entry point's heap size.
+      expect(valueFrom.resourceFieldRef).toEqual({
+        containerName: container.name,
+        resource: 'limits.memory',
+        divisor: '1Mi',
+      });
+      const limit = /^(\d+)Mi$/.exec(String(container.resources?.limits?.memory));
+      expect(limit, `${variable.name}: the limit is not in Mi`).not.toBeNull();
+      env[variable.name] = limit![1]!;
     } else {
       throw new Error(`${variable.name} has a source the runner's pods do not use`);
     }
@@ -295,6 +305,7 @@ describe('the migrate run', () => {
     expect(containerOf(job.spec!.template.spec).env?.map((variable) => variable.name)).toEqual([
       runnerEnv.databaseUrl,
       runnerEnv.logLevel,
+      runnerEnv.memoryLimit,
     ]);
   });
 
