@@ -275,6 +275,7 @@ describe('buildMigrateJob', () => {
     expect(pod.containers[0]!.env!.map((entry) => entry.name)).toEqual([
       'SWITCHYARD_DATABASE_URL',
       'SWITCHYARD_LOG_LEVEL',
+      'CONTAINER_MEMORY_LIMIT_MIB',
     ]);
   });
 });
