@@ -8,7 +8,8 @@ import { inject } from 'vitest';
 import { createLogger } from '../../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../../operator/runner/store/database.ts';
 import { takeOrders, takeShipments } from '../../../operator/runner/store/intake.ts';
-import { migrate } from '../../../operator/runner/store/migrate.ts';
+import { hubSchemaVersion } from '../../../operator/api/runner-environment.ts';
+import { checkSchema } from '../../../operator/runner/store/readiness.ts';
 import { RunnerPods } from '../../cluster/runner-pods.ts';
 import {
   startFakeCart,
@@ -22,6 +23,7 @@ import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   apps,
   applyYaml,
+  batch,
   custom,
   getOwner,
   listWorkloads,
@@ -41,8 +43,6 @@ const runnerOutput: string[] = [];
 beforeAll(async () => {
   postgres = await startPostgres();
   pool = createPool(postgres.url, 'e2e', createLogger('silent'), 2);
-  // As the migrate Job would (kwok's pods run nothing; the runner pods here would, but a test should not wait for it).
-  await migrate(pool, createLogger('silent'));
   warehouse = await startFakeWarehouse();
   for (const name of ['flow-a', 'flow-b', 'flow-c']) carts[name] = await startFakeCart();
   await applyYaml(
@@ -108,6 +108,20 @@ describe("a merchant's one watcher", () => {
         cart('flow-b', merchantName),
       ].join('\n---\n'),
     );
+    // The hub store is empty: the operator's migrate Job brings it to the schema the runners wait for.
+    await eventually(
+      'the migrate Job to migrate the hub store',
+      async () => {
+        const { current } = await checkSchema(pool);
+        return current === hubSchemaVersion ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const job = await batch.readNamespacedJob({
+      namespace: namespace.name,
+      name: `switchyard-migrate-v${hubSchemaVersion}`,
+    });
+    expect(job.spec?.template.spec?.containers[0]?.args).toEqual(['migrate']);
     await waitForReady('Merchant', namespace.name, merchantName);
     await waitForReady('Cart', namespace.name, 'flow-a');
     expect(await servedBy('flow-watcher')).toEqual([
