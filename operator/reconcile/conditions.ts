@@ -1,28 +1,24 @@
 // Conditions as kstatus and Flux read them: Ready always present; Reconciling and Stalled only while True.
+import type { conditionReasons as reasons } from '../api/v1alpha1/conditions.ts';
+import { conditionTypes as types, type ConditionType } from '../api/v1alpha1/conditions.ts';
 import type { Condition } from '../api/v1alpha1/types.ts';
-
-export const readyReasons = {
-  reconciled: 'Reconciled',
-  suspended: 'Suspended',
-  invalidSpec: 'InvalidSpec',
-  merchantNotFound: 'MerchantNotFound',
-  workloadsProgressing: 'WorkloadsProgressing',
-  applyFailed: 'ApplyFailed',
-} as const;
-export type ReadyReason = (typeof readyReasons)[keyof typeof readyReasons];
 
 /** The verdict of one reconcile, from which the three conditions follow. */
 export type Verdict =
-  | { state: 'ready'; reason: 'Reconciled' | 'Suspended'; message: string }
+  | { state: 'ready'; reason: typeof reasons.reconciled | typeof reasons.suspended; message: string }
   /** Waiting on something that will change by itself (workloads rolling out, the Merchant appearing). */
-  | { state: 'progressing'; reason: 'WorkloadsProgressing' | 'MerchantNotFound'; message: string }
+  | {
+      state: 'progressing';
+      reason: typeof reasons.workloadsProgressing | typeof reasons.merchantNotFound;
+      message: string;
+    }
   /** A spec error: not retried until the spec changes. */
-  | { state: 'stalled'; reason: 'InvalidSpec'; message: string }
+  | { state: 'stalled'; reason: typeof reasons.invalidSpec; message: string }
   /** A transient failure: retried with backoff. */
-  | { state: 'retrying'; reason: 'ApplyFailed'; message: string };
+  | { state: 'retrying'; reason: typeof reasons.applyFailed; message: string };
 
 function condition(
-  type: string,
+  type: ConditionType,
   status: Condition['status'],
   reason: string,
   message: string,
@@ -43,16 +39,15 @@ export function computeConditions(
   previous: readonly Condition[],
   now: Date,
 ): Condition[] {
-  const make = (type: string, status: Condition['status']) =>
+  const make = (type: ConditionType, status: Condition['status']) =>
     condition(type, status, verdict.reason, verdict.message, generation, previous, now);
   switch (verdict.state) {
     case 'ready':
-      return [make('Ready', 'True')];
+      return [make(types.ready, 'True')];
     case 'progressing':
-      return [make('Ready', 'False'), make('Reconciling', 'True')];
     case 'retrying':
-      return [make('Ready', 'False'), make('Reconciling', 'True')];
+      return [make(types.ready, 'False'), make(types.reconciling, 'True')];
     case 'stalled':
-      return [make('Ready', 'False'), make('Stalled', 'True')];
+      return [make(types.ready, 'False'), make(types.stalled, 'True')];
   }
 }

@@ -2,6 +2,7 @@
 import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hubSchemaVersion } from '../api/runner-environment.ts';
+import { conditionReasons as reasons, conditionTypes } from '../api/v1alpha1/conditions.ts';
 import type { OwnerKind } from '../api/v1alpha1/services.ts';
 import type { Cart, Merchant, Owner, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';
 import { dueCleanup, nextCleanupTimes, nextRunTimes } from '../schedule/index.ts';
@@ -267,8 +268,11 @@ async function writeStatus(
   if (isSameJson(current, desired)) return;
   const changed = statusChanges(current, desired);
   context.log.debug({ changed }, 'writing status');
-  const previousReason = owner.status?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
-  if (previousReason !== verdict.reason && (verdict.state === 'stalled' || verdict.reason === 'MerchantNotFound')) {
+  const previousReason = owner.status?.conditions?.find((condition) => condition.type === conditionTypes.ready)?.reason;
+  if (
+    previousReason !== verdict.reason &&
+    (verdict.state === 'stalled' || verdict.reason === reasons.merchantNotFound)
+  ) {
     context.events.record(owner, 'Warning', verdict.reason, verdict.message);
   }
   await context.writer.applyStatus(owner, desired);
@@ -322,7 +326,13 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
           Merchant | undefined);
   if (!merchant) {
     const message = `Merchant ${owner.kind === 'Cart' ? owner.spec.merchantRef.name : ''} does not exist in namespace ${ref.namespace}; waiting for it`;
-    await writeStatus(owner, { state: 'progressing', reason: 'MerchantNotFound', message }, undefined, context, now);
+    await writeStatus(
+      owner,
+      { state: 'progressing', reason: reasons.merchantNotFound, message },
+      undefined,
+      context,
+      now,
+    );
     return {};
   }
 
@@ -331,7 +341,7 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   if (!planned.ok) {
     await writeStatus(
       owner,
-      { state: 'stalled', reason: 'InvalidSpec', message: planned.message },
+      { state: 'stalled', reason: reasons.invalidSpec, message: planned.message },
       undefined,
       context,
       now,
@@ -360,9 +370,13 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
     cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
   } catch (error) {
     const message = `could not write the workloads: ${error instanceof Error ? error.message : String(error)}`;
-    await writeStatus(owner, { state: 'retrying', reason: 'ApplyFailed', message }, undefined, context, now).catch(
-      (statusError: unknown) => context.log.warn({ err: statusError }, 'could not report the failure in status'),
-    );
+    await writeStatus(
+      owner,
+      { state: 'retrying', reason: reasons.applyFailed, message },
+      undefined,
+      context,
+      now,
+    ).catch((statusError: unknown) => context.log.warn({ err: statusError }, 'could not report the failure in status'));
     throw error;
   }
   if (changes.length > 0) {
@@ -378,12 +392,12 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   const verdict: Verdict = waitingForWatcher
     ? {
         state: 'progressing',
-        reason: 'WorkloadsProgressing',
+        reason: reasons.workloadsProgressing,
         message: `waiting for Deployment ${watcherName(merchant.metadata.name)} to serve this ${owner.kind}'s Automatic services`,
       }
     : owner.spec.suspend
-      ? { state: 'ready', reason: 'Suspended', message: `suspended: ${summary} paused` }
-      : { state: 'ready', reason: 'Reconciled', message: `running ${summary}` };
+      ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
+      : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` };
   const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
   const watcherChanged = changes.some((change) => change.kind === 'Deployment' && change.action !== 'deleted');
   const holdUntil =

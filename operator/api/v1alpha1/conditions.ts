@@ -1,0 +1,31 @@
+// The vocabulary of health, declared once (as Flux's condition_types.go does): the condition types Merchants and
+// Carts carry and every reason their conditions may give. The status code, the Argo CD health script's tests and the
+// README's table of reasons all use these.
+
+/** Condition types, as kstatus reads them. */
+export const conditionTypes = {
+  /** Always present: True when every service runs as declared (or is suspended as declared). */
+  ready: 'Ready',
+  /** Present only while True: the operator is still working towards Ready, and will get there by itself. */
+  reconciling: 'Reconciling',
+  /** Present only while True: the operator cannot go on until someone changes something. */
+  stalled: 'Stalled',
+} as const;
+export type ConditionType = (typeof conditionTypes)[keyof typeof conditionTypes];
+
+/** Every reason a condition may give, with what it means. */
+export const conditionReasons = {
+  /** Ready: every workload exists as declared and the watcher serves the Automatic services. */
+  reconciled: 'Reconciled',
+  /** Ready: spec.suspend is set; CronJobs are suspended and the Automatic services are off the watcher. */
+  suspended: 'Suspended',
+  /** Stalled: the spec breaks a rule admission could not check (a cron gap, an unknown time zone). */
+  invalidSpec: 'InvalidSpec',
+  /** Reconciling: the Cart's Merchant does not exist (yet). */
+  merchantNotFound: 'MerchantNotFound',
+  /** Reconciling: the merchant's watcher is rolling out, and does not serve this object's Automatic services yet. */
+  workloadsProgressing: 'WorkloadsProgressing',
+  /** Reconciling: writing a workload failed; retried with backoff. */
+  applyFailed: 'ApplyFailed',
+} as const;
+export type ConditionReason = (typeof conditionReasons)[keyof typeof conditionReasons];
