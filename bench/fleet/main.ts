@@ -740,7 +740,7 @@ function report(figures: Figures): void {
     4,
   );
   row(
-    'other runners (interval runs, migrate):',
+    'other runners (interval runs, ~0.2 s each):',
     `${figures.sessions.others}; during the interval runs ${figures.intervalSessionPeak}`,
     4,
   );
