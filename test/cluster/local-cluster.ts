@@ -1,7 +1,7 @@
 // The local control plane: kwokctl's binary runtime runs etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok-controller as plain processes on loopback, with fake nodes so that Pods run and Jobs finish.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -173,4 +173,136 @@ export async function installCrds(binaries: Binaries, kubeconfig: string): Promi
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+}
+
+/** True when `kubeconfig` is that of a local kwok cluster made here (not an external cluster named by KUBECONFIG). */
+export function isLocalCluster(kubeconfig: string, cluster = defaultCluster): boolean {
+  return resolve(kubeconfig) === resolve(cluster.kubeconfig) && existsSync(join(kwokWorkdir, 'clusters', cluster.name));
+}
+
+function controlPlanePids(cluster: LocalCluster): number[] {
+  const dir = join(kwokWorkdir, 'clusters', cluster.name, 'pids');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => Number(readFileSync(join(dir, file), 'utf8').trim()))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * kwok-controller manages a fake node only while it holds the node's Lease (in kube-node-lease), and each process
+ * has an identity of its own: a restarted kwok-controller finds the Leases held by its dead predecessor for their
+ * full duration (kwokctl sets 200 s) and tries again every quarter of it, so for up to four minutes no Pod would
+ * start. Releasing the Leases before the stop lets the next kwok-controller take the nodes at once.
+ */
+async function releaseNodeLeases(binaries: Binaries, kubeconfig: string): Promise<void> {
+  await run(binaries.kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    '--request-timeout=10s',
+    'delete',
+    'lease',
+    '-n',
+    'kube-node-lease',
+    '--all',
+  ]);
+}
+
+interface NodeLeaseState {
+  node: string;
+  lease?: { holder: string; renewed: number };
+}
+
+async function nodeLeases(binaries: Binaries, kubeconfig: string): Promise<NodeLeaseState[]> {
+  const get = async (...args: string[]) =>
+    JSON.parse(
+      (await run(binaries.kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=10s', 'get', ...args, '-o', 'json']))
+        .stdout,
+    ) as { items: { metadata: { name: string }; spec?: { holderIdentity?: string; renewTime?: string } }[] };
+  const [nodes, leases] = await Promise.all([get('nodes'), get('lease', '-n', 'kube-node-lease')]);
+  return nodes.items.map(({ metadata }) => {
+    const lease = leases.items.find((item) => item.metadata.name === metadata.name);
+    const holder = lease?.spec?.holderIdentity;
+    const renewTime = lease?.spec?.renewTime;
+    return {
+      node: metadata.name,
+      ...(holder && renewTime && { lease: { holder, renewed: Date.parse(renewTime) } }),
+    };
+  });
+}
+
+/**
+ * Stops every process of the local cluster's control plane (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kwok-controller) and waits until they have exited, keeping its state (etcd's data, PKI, ports) so
+ * that `startControlPlane` brings the same cluster back.
+ */
+export async function stopControlPlane(binaries: Binaries, cluster = defaultCluster): Promise<void> {
+  const pids = controlPlanePids(cluster);
+  await releaseNodeLeases(binaries, cluster.kubeconfig);
+  await run(binaries.kwokctl, ['--name', cluster.name, 'stop', 'cluster'], { env: kwokEnv() });
+  const deadline = Date.now() + 60_000;
+  while (pids.some(isAlive)) {
+    if (Date.now() > deadline) throw new Error(`the control plane of ${cluster.name} did not stop within 60 s`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+}
+
+/**
+ * Starts a stopped local cluster's control plane again. Resolves once the API server answers /readyz; `nodesManaged`
+ * then resolves once kwok-controller manages every node again (Pods start), which `waitForNodesReady` does not show:
+ * a node stays Ready for minutes after its kwok-controller is gone.
+ */
+export async function startControlPlane(
+  binaries: Binaries,
+  cluster = defaultCluster,
+): Promise<{ nodesManaged: Promise<void> }> {
+  const startedAt = Date.now();
+  await run(binaries.kwokctl, ['--name', cluster.name, 'start', 'cluster'], { env: kwokEnv() });
+  const deadline = Date.now() + 120_000;
+  while (!(await isClusterReady(binaries, cluster.kubeconfig))) {
+    if (Date.now() > deadline) throw new Error(`the API server of ${cluster.name} did not come back within 120 s`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+  const nodesManaged = (async () => {
+    // Leases a dead kwok-controller still holds (it was stopped by other means than stopControlPlane) are released
+    // after a grace; the new one takes them at its next attempt, within a quarter of the lease duration.
+    const releaseStaleAfter = Date.now() + 10_000;
+    let released = false;
+    for (;;) {
+      const states = await nodeLeases(binaries, cluster.kubeconfig);
+      if (states.every((state) => state.lease && state.lease.renewed >= startedAt - 1_000)) return;
+      if (Date.now() > deadline + 120_000) {
+        throw new Error(`kwok-controller does not manage every node again: ${JSON.stringify(states)}`);
+      }
+      if (!released && Date.now() > releaseStaleAfter) {
+        released = true;
+        await releaseNodeLeases(binaries, cluster.kubeconfig);
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    }
+  })();
+  // Not awaited by the caller yet: keep an early failure from being reported as unhandled.
+  nodesManaged.catch(() => undefined);
+  return { nodesManaged };
+}
+/** Waits until every node of the cluster is Ready (kwok's fake nodes come back with the control plane). */
+export async function waitForNodesReady(binaries: Binaries, kubeconfig: string, timeoutSeconds = 60): Promise<void> {
+  await run(binaries.kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    'wait',
+    '--for=condition=Ready',
+    'node',
+    '--all',
+    `--timeout=${timeoutSeconds}s`,
+  ]);
 }

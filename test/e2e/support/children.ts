@@ -7,7 +7,8 @@ import * as names from '../../../operator/reconcile/names.ts';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
 import { testKubeConfig } from './cluster.ts';
 
-const objects = k8s.KubernetesObjectApi.makeApiClient(testKubeConfig());
+const clients = new WeakMap<k8s.KubeConfig, k8s.KubernetesObjectApi>();
+let testCluster: k8s.KubeConfig | undefined;
 
 export interface ManagedChild {
   kind: ChildKind;
@@ -28,7 +29,12 @@ export const childId = (child: { kind: string; name: string }): string => `${chi
  * Every object of every child kind with the operator's label in the namespace. Jobs are those the operator creates
  * itself (cleanup and migrate runs), as the operator selects them; its CronJobs' Jobs belong to the CronJobs.
  */
-export async function listManagedChildren(namespace: string): Promise<ManagedChild[]> {
+export async function listManagedChildren(
+  namespace: string,
+  kubeConfig: k8s.KubeConfig = (testCluster ??= testKubeConfig()),
+): Promise<ManagedChild[]> {
+  const objects = clients.get(kubeConfig) ?? k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+  clients.set(kubeConfig, objects);
   const lists = await Promise.all(
     childKindNames.map(async (kind) => {
       const { apiVersion, selector } = childKinds[kind];
