@@ -12,6 +12,7 @@ import {
 } from '../api/runner-environment.ts';
 import { apiVersion, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
+import { runDeadlineSeconds } from '../schedule/index.ts';
 import type { Child } from './child-kinds.ts';
 import {
   childLabels,
@@ -196,6 +197,8 @@ function buildCronJob(context: OwnerContext, plan: Extract<ServicePlan, { mode: 
       jobTemplate: {
         metadata: { labels: metadata.labels },
         spec: {
+          // A run must end before the next is due, or that one is skipped (Forbid), and a hung one skips them all.
+          activeDeadlineSeconds: runDeadlineSeconds(plan.cron),
           backoffLimit: 2,
           template: {
             metadata: { labels: metadata.labels },
@@ -317,6 +320,10 @@ export function buildChildren(
 
 /** Finished cleanup Jobs delete themselves after this long; the grace for a late cleanup is shorter. */
 const cleanupTtlSeconds = 2 * 3600;
+/** A cleanup retries every failed record; one still going after an hour is stuck (the next is hours away). */
+export const cleanupDeadlineSeconds = 3600;
+/** A migration waits for the hub store (its retries take about 10 minutes) and then takes seconds. */
+export const migrateDeadlineSeconds = 30 * 60;
 
 /** A cleanup run of an Automatic service: one Job that retries every failed record and then removes itself. */
 export function buildCleanupJob(
@@ -331,6 +338,7 @@ export function buildCleanupJob(
     kind: 'Job',
     metadata: { ...metadata, annotations: { [cleanupTimeAnnotation]: scheduledFor.toISOString() } },
     spec: {
+      activeDeadlineSeconds: cleanupDeadlineSeconds,
       backoffLimit: 2,
       ttlSecondsAfterFinished: cleanupTtlSeconds,
       template: {
@@ -355,6 +363,7 @@ export function buildMigrateJob(namespace: string, settings: RunnerSettings): V1
     metadata: { name: migrateJobName(hubSchemaVersion), namespace, labels },
     spec: {
       // Retried for about 10 minutes (the hub store may be starting too); the runners wait for it meanwhile.
+      activeDeadlineSeconds: migrateDeadlineSeconds,
       backoffLimit: 6,
       template: { metadata: { labels }, spec: runnerPodSpec(settings, container, 'Never', undefined) },
     },

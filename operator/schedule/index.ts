@@ -3,6 +3,7 @@ export { formatForCronParser, parseCronExpression, type CronFields } from './cro
 export { longestGapMinutes, measureCronGaps, shortestGapMinutes, type CronGaps } from './cron-gaps.ts';
 export { cleanupTimesForDay, dueCleanup, nextCleanupTimes } from './cleanup.ts';
 export { nextRunTimes } from './next-runs.ts';
+export { runDeadline, runDeadlineSeconds } from './run-deadline.ts';
 export {
   intervalSchedules,
   isIntervalSchedule,

@@ -5,6 +5,8 @@ import {
   buildCleanupJob,
   buildMigrateJob,
   buildWatcher,
+  cleanupDeadlineSeconds,
+  migrateDeadlineSeconds,
   servedPlans,
   watchTargetOf,
   type AutomaticPlan,
@@ -127,6 +129,8 @@ describe('buildChildren', () => {
       failedJobsHistoryLimit: 1,
       suspend: false,
     });
+    // Every half hour: a run has until a minute before the next is due.
+    expect(cronJob.kind === 'CronJob' && cronJob.spec?.jobTemplate.spec?.activeDeadlineSeconds).toBe(29 * 60);
     const container = podOf(cronJob)?.containers[0];
     expect(container?.args).toEqual(['run', '--service', 'shippingConfirmations']);
     expect(container?.env).toContainEqual({ name: 'SWITCHYARD_BATCH_SIZE', value: '50' });
@@ -272,6 +276,9 @@ describe('buildMigrateJob', () => {
     const pod = job.spec!.template.spec!;
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.containers[0]!.args).toEqual(['migrate']);
+    // Its retries wait about 10 minutes for the hub store; a migration still going after 30 is stuck.
+    expect(job.spec?.activeDeadlineSeconds).toBe(migrateDeadlineSeconds);
+    expect(migrateDeadlineSeconds).toBe(30 * 60);
     expect(pod.containers[0]!.env!.map((entry) => entry.name)).toEqual([
       'SWITCHYARD_DATABASE_URL',
       'SWITCHYARD_LOG_LEVEL',
@@ -293,5 +300,7 @@ describe('buildCleanupJob', () => {
     expect(job.spec!.ttlSecondsAfterFinished).toBeGreaterThan(3600);
     expect(job.spec!.template.spec!.containers[0]!.args).toEqual(['cleanup', '--service', 'orderDelivery']);
     expect(job.spec!.template.spec!.restartPolicy).toBe('Never');
+    expect(job.spec?.activeDeadlineSeconds).toBe(cleanupDeadlineSeconds);
+    expect(cleanupDeadlineSeconds).toBe(3600);
   });
 });
