@@ -2,10 +2,16 @@
 // zod: a bad value stops the process with a message naming it.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { canonicalQuantity, compareQuantities, quantityPattern } from './quantity.ts';
 
+/**
+ * A resource quantity, in the form the API server stores (`1024Mi` becomes `1Gi`): the runner pods' resources are
+ * compared with what the cluster holds, and a spelling it rewrites would never match.
+ */
 const quantity = z
   .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
+  .regex(quantityPattern, 'must be a Kubernetes quantity such as 100m or 128Mi')
+  .transform(canonicalQuantity);
 
 /** A comma-separated list of names, each checked by `item`; empty means none. */
 const commaList = (item: z.ZodString) =>
@@ -147,15 +153,33 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ope
   });
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const [key, setting] of Object.entries(settings)) {
+  const sourceOf = (key: keyof Settings) => {
     const fromFlag = values[flagName(key)];
-    const raw = typeof fromFlag === 'string' ? fromFlag : env[setting.env];
+    return typeof fromFlag === 'string'
+      ? { name: `--${flagName(key)}`, raw: fromFlag }
+      : { name: settings[key].env, raw: env[settings[key].env] };
+  };
+  for (const [key, setting] of Object.entries(settings)) {
+    const { name, raw } = sourceOf(key as keyof Settings);
     const parsed = (setting.schema as z.ZodType).safeParse(raw === '' && key !== 'watchNamespaces' ? undefined : raw);
     if (parsed.success) config[key] = parsed.data;
     else {
-      const source = typeof fromFlag === 'string' ? `--${flagName(key)}` : setting.env;
+      problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+    }
+  }
+  // The API server refuses a pod whose request exceeds its limit: better to refuse the setting.
+  const requestsAndLimits = [
+    ['runnerCpuRequest', 'runnerCpuLimit'],
+    ['runnerMemoryRequest', 'runnerMemoryLimit'],
+  ] as const;
+  for (const [request, limit] of requestsAndLimits) {
+    const requested = config[request];
+    const limited = config[limit];
+    if (typeof requested !== 'string' || typeof limited !== 'string') continue;
+    if (compareQuantities(requested, limited) > 0) {
+      const { name, raw } = sourceOf(request);
       problems.push(
-        `${source}=${JSON.stringify(raw)}: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`,
+        `${name}=${JSON.stringify(raw ?? requested)}: exceeds ${sourceOf(limit).name} (${limited}); the API server would refuse every runner pod`,
       );
     }
   }

@@ -259,6 +259,7 @@ describe('values.schema.json', () => {
     [['--set', 'replicas=3'], "additional properties 'replicas' not allowed"],
     [['--set', 'watchNamespaces={Shops}'], "at '/watchNamespaces/0'"],
     [['--set', 'runner.resources.limits.memory=lots'], "at '/runner/resources/limits/memory'"],
+    [['--set', 'runner.resources.requests.cpu=1e3'], "at '/runner/resources/requests/cpu'"],
     [['--set', 'hubStore.createSecretIn={shops}'], "at '/hubStore/url'"],
     [['--set', 'operator.leaderElection=false'], 'replicaCount above 1 needs operator.leaderElection'],
   ])('rejects %j: %s', async (options, message) => {

@@ -35,6 +35,38 @@ describe('loadConfig', () => {
     expect(load).toThrowError(/SWITCHYARD_RUNNER_IMAGE_PULL_SECRETS="regcred,Bad_Name": must be Secret names/);
   });
 
+  it('holds resource quantities in the form the API server stores, so that children it applies match', () => {
+    const config = loadConfig(['--runner-memory-limit', '2048Mi'], {
+      SWITCHYARD_RUNNER_MEMORY_REQUEST: '1024Mi',
+      SWITCHYARD_RUNNER_CPU_REQUEST: '0.5',
+      SWITCHYARD_RUNNER_CPU_LIMIT: '1000m',
+    });
+    expect(config).toMatchObject({
+      runnerMemoryRequest: '1Gi',
+      runnerMemoryLimit: '2Gi',
+      runnerCpuRequest: '500m',
+      runnerCpuLimit: '1',
+    });
+    expect(loadConfig([], {})).toMatchObject({
+      runnerCpuRequest: '50m',
+      runnerCpuLimit: '500m',
+      runnerMemoryRequest: '64Mi',
+      runnerMemoryLimit: '256Mi',
+    });
+  });
+
+  it('refuses a runner request above its limit, which the API server would refuse in every pod', () => {
+    const load = () =>
+      loadConfig(['--runner-cpu-request', '2'], {
+        SWITCHYARD_RUNNER_CPU_LIMIT: '1500m',
+        SWITCHYARD_RUNNER_MEMORY_REQUEST: '1Gi',
+        SWITCHYARD_RUNNER_MEMORY_LIMIT: '1024Mi',
+      });
+    expect(load).toThrowError(/--runner-cpu-request="2": exceeds SWITCHYARD_RUNNER_CPU_LIMIT \(1500m\)/);
+    // Equal is fine, whatever the spelling.
+    expect(() => load()).not.toThrowError(/MEMORY/);
+  });
+
   it('rejects unknown flags', () => {
     expect(() => loadConfig(['--colour', 'red'], {})).toThrowError(/colour/);
   });
