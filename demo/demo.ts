@@ -151,7 +151,6 @@ const operator: ChildProcess = spawn(process.execPath, [join(repoRoot, 'operator
     ...process.env,
     KUBECONFIG: operatorKubeconfig,
     POD_NAMESPACE: systemNamespace,
-    SWITCHYARD_RUNNER_CLUSTER_ROLE: `${release}-runner`,
     SWITCHYARD_HTTP_PORT: '18080',
     SWITCHYARD_LOG_LEVEL: 'warn',
   },

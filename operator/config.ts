@@ -53,11 +53,6 @@ const settings = {
         .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be Secret names'),
     ),
   },
-  runnerClusterRole: {
-    env: 'SWITCHYARD_RUNNER_CLUSTER_ROLE',
-    help: "ClusterRole bound to each merchant's runner ServiceAccount (it may patch merchants/status and carts/status)",
-    schema: z.string().min(1).default('switchyard-runner'),
-  },
   runnerLogLevel: {
     env: 'SWITCHYARD_RUNNER_LOG_LEVEL',
     help: 'log level of the runner pods',

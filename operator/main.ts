@@ -45,7 +45,6 @@ const controller = new Controller({
     image: config.runnerImage,
     imagePullPolicy: config.runnerImagePullPolicy,
     imagePullSecrets: config.runnerImagePullSecrets,
-    clusterRoleName: config.runnerClusterRole,
     databaseSecret: { name: config.databaseSecretName, key: config.databaseSecretKey },
     logLevel: config.runnerLogLevel,
     resources: {

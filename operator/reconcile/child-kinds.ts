@@ -1,6 +1,6 @@
 // The kinds of object the operator makes, described once: the informers watch them, the reconcile observes and
 // applies them, the writer addresses them, and the tests' fake cluster holds them, all from this table.
-import type { V1CronJob, V1Deployment, V1Job, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1CronJob, V1Deployment, V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import { managedSelector, operatorJobSelector } from './names.ts';
 
 interface ChildKindDefinition {
@@ -14,6 +14,7 @@ interface ChildKindDefinition {
 
 export const childKinds = {
   ServiceAccount: { apiVersion: 'v1', plural: 'serviceaccounts', selector: managedSelector, applied: true },
+  Role: { apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', selector: managedSelector, applied: true },
   RoleBinding: {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     plural: 'rolebindings',
@@ -34,6 +35,7 @@ export const appliedKinds = childKindNames.filter((kind) => childKinds[kind].app
 
 export interface ChildObjects {
   ServiceAccount: V1ServiceAccount;
+  Role: V1Role;
   RoleBinding: V1RoleBinding;
   CronJob: V1CronJob;
   Deployment: V1Deployment;
@@ -47,5 +49,5 @@ export type Child = { [K in AppliedKind]: ChildObjects[K] & { kind: K } }[Applie
 export type ObservedChildren = { [K in ChildKind]: ChildObjects[K][] };
 
 export function noChildren(): ObservedChildren {
-  return { ServiceAccount: [], RoleBinding: [], CronJob: [], Deployment: [], Job: [] };
+  return { ServiceAccount: [], Role: [], RoleBinding: [], CronJob: [], Deployment: [], Job: [] };
 }

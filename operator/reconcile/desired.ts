@@ -1,6 +1,6 @@
 // What the operator wants to exist for one Merchant or Cart: pure functions from the object and its service plans to
 // the manifests of its children. Nothing here talks to the API server.
-import type { V1Container, V1EnvVar, V1Job, V1OwnerReference, V1PodSpec } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1OwnerReference, V1PodSpec, V1PolicyRule } from '@kubernetes/client-node';
 import {
   hubSchemaVersion,
   runnerArgs,
@@ -10,7 +10,7 @@ import {
   watcherProbes,
   type WatchTarget,
 } from '../api/runner-environment.ts';
-import { apiVersion, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
+import { apiVersion, group, kinds, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
 import { runDeadlineSeconds } from '../schedule/index.ts';
 import type { Child } from './child-kinds.ts';
@@ -20,6 +20,7 @@ import {
   cleanupJobName,
   cleanupTimeAnnotation,
   migrateJobName,
+  runnerBindingName,
   runnerIdentityName,
   watcherName,
   type Component,
@@ -33,8 +34,6 @@ export interface RunnerSettings {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** Secrets for pulling the runner image; each must exist in the namespaces that hold Merchants. */
   imagePullSecrets: readonly string[];
-  /** The ClusterRole that lets a runner report to its owner's status; bound per merchant. */
-  clusterRoleName: string;
   /** The Secret holding the hub store's PostgreSQL URL. */
   databaseSecret: { name: string; key: string };
   logLevel: string;
@@ -284,19 +283,44 @@ export function buildWatcher(
 }
 
 /**
- * Each merchant's runners get an identity of their own, able to report to the status of that merchant's objects in
- * that namespace and nothing else: a ServiceAccount and a RoleBinding of the runner ClusterRole.
+ * What a merchant's runners may do: patch the status of that Merchant and of its Carts (`sources`), by name, and
+ * nothing else. They only ever PATCH their owner's /status (server-side apply), so there is no `get`. A Cart with no
+ * running service is listed too: its interval runs and cleanups report to it. A rule with no names would grant every
+ * object, so without Carts there is no Cart rule.
  */
-function buildRunnerIdentity(merchant: Merchant, settings: RunnerSettings): Child[] {
+export function runnerRules(merchant: Merchant, sources: readonly WatchSource[]): V1PolicyRule[] {
+  const carts = [
+    ...new Set(sources.filter((source) => source.owner.kind === 'Cart').map((source) => source.owner.metadata.name)),
+  ].sort();
+  const statusOf = (plural: string, names: string[]): V1PolicyRule => ({
+    apiGroups: [group],
+    resources: [`${plural}/status`],
+    verbs: ['patch'],
+    resourceNames: names,
+  });
+  return [
+    statusOf(kinds.Merchant.plural, [merchant.metadata.name]),
+    ...(carts.length > 0 ? [statusOf(kinds.Cart.plural, carts)] : []),
+  ];
+}
+
+/**
+ * Each merchant's runners get an identity of their own, able to report to the status of that merchant's objects and
+ * nothing else: a ServiceAccount, a Role naming those objects, and its RoleBinding. The operator may grant that Role
+ * because it holds the same permissions (RBAC's escalation check); Carts coming and going change its names.
+ */
+function buildRunnerIdentity(merchant: Merchant, sources: readonly WatchSource[]): Child[] {
   const name = runnerIdentityName(merchant.metadata.name);
   const metadata = childMetadata(merchant, undefined, 'identity', name);
+  const rbacApiVersion = 'rbac.authorization.k8s.io/v1';
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata },
+    { apiVersion: rbacApiVersion, kind: 'Role', metadata, rules: runnerRules(merchant, sources) },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
+      apiVersion: rbacApiVersion,
       kind: 'RoleBinding',
-      metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: settings.clusterRoleName },
+      metadata: childMetadata(merchant, undefined, 'identity', runnerBindingName(merchant.metadata.name)),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace: merchant.metadata.namespace }],
     },
   ];
@@ -304,7 +328,8 @@ function buildRunnerIdentity(merchant: Merchant, settings: RunnerSettings): Chil
 
 /**
  * The children an object owns: a CronJob per interval service, and for a Merchant the runners' identity (which its
- * Carts' runners share) and the watcher of its and its Carts' Automatic services (`sources`).
+ * Carts' runners share, and which may report to the Merchant and every Cart in `sources`) and the watcher of its and
+ * its Carts' Automatic services (`sources`: the Merchant and its Carts with a valid spec).
  */
 export function buildChildren(
   context: OwnerContext,
@@ -315,7 +340,7 @@ export function buildChildren(
   const { owner, settings } = context;
   if (owner.kind === 'Cart') return cronJobs;
   const watcher = buildWatcher(owner, sources, settings);
-  return [...buildRunnerIdentity(owner, settings), ...cronJobs, ...(watcher ? [watcher] : [])];
+  return [...buildRunnerIdentity(owner, sources), ...cronJobs, ...(watcher ? [watcher] : [])];
 }
 
 /** Finished cleanup Jobs delete themselves after this long; the grace for a late cleanup is shorter. */

@@ -46,9 +46,18 @@ export function childName(ownerName: string, service: ServiceName): string {
   return boundedName(ownerName, kebabCase(service));
 }
 
-/** The ServiceAccount (and RoleBinding) the runner pods of a merchant and its carts run as. */
+/** The ServiceAccount the runner pods of a merchant and its carts run as, and the Role of what they may do. */
 export function runnerIdentityName(merchantName: string): string {
   return boundedName(merchantName, 'runner');
+}
+
+/**
+ * The RoleBinding of the runner Role. Its name differs from the Role's because a binding's roleRef cannot change: the
+ * binding that 0.1 made (`<merchant>-runner`, to the chart's runner ClusterRole) is removed as unwanted, after this
+ * one is in place.
+ */
+export function runnerBindingName(merchantName: string): string {
+  return boundedName(merchantName, 'runner-status');
 }
 
 /** The one watcher Deployment of a merchant, which serves the Automatic services of the Merchant and its Carts. */

@@ -71,7 +71,6 @@ export function cartFixture(
 export const runnerSettingsFixture: RunnerSettings = {
   image: 'switchyard:test',
   imagePullPolicy: 'IfNotPresent',
-  clusterRoleName: 'switchyard-runner',
   imagePullSecrets: [],
   databaseSecret: { name: 'switchyard-hub-store', key: 'url' },
   logLevel: 'info',

@@ -44,11 +44,6 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
-{{/* The ClusterRole the operator binds to each merchant's runner ServiceAccount. */}}
-{{- define "switchyard.runnerClusterRoleName" -}}
-{{- printf "%s-runner" (include "switchyard.fullname" .) | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
 {{- define "switchyard.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -61,42 +56,46 @@ app.kubernetes.io/component: operator
 
 {{/*
 What the operator may do wherever it manages Merchants and Carts: cluster-wide in a ClusterRole, or per namespace in
-a Role. Nothing on Secrets: the runners get theirs through secretKeyRef, and the operator never reads them.
+a Role. Only the verbs it uses: informers list and watch; children are written with server-side apply (patch, and
+create for one that does not exist yet), read (get) only to see whether a name is taken before the first apply, and
+deleted when unwanted; Jobs are only created; status is applied (patch). No update anywhere but finalizers. Nothing
+on Secrets: the runners get theirs through secretKeyRef, and the operator never reads them.
 */}}
 {{- define "switchyard.operatorRules" -}}
 - apiGroups: [switchyard.dev]
   resources: [merchants, carts]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
+# The operator's status fields; also what each merchant's runner Role grants (on that merchant's objects only), which
+# RBAC lets the operator grant only because it holds it.
 - apiGroups: [switchyard.dev]
   resources: [merchants/status, carts/status]
-  verbs: [get, patch, update]
-# Owner references with blockOwnerDeletion need update on the owner's finalizers.
+  verbs: [patch]
+# Owner references with blockOwnerDeletion need update on the owner's finalizers (where the API server enforces it).
 - apiGroups: [switchyard.dev]
   resources: [merchants/finalizers, carts/finalizers]
   verbs: [update]
 - apiGroups: [batch]
   resources: [cronjobs]
-  verbs: [get, list, watch, create, patch, update, delete]
-# Cleanup Jobs: created once, never changed.
+  verbs: [get, list, watch, create, patch, delete]
+# Cleanup and migrate Jobs: created once, never changed; finished cleanups remove themselves (ttlSecondsAfterFinished).
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [get, list, watch, create, delete]
+  verbs: [list, watch, create]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, patch, update, delete]
-# Each merchant's runner ServiceAccount and the RoleBinding that lets it report status.
+  verbs: [get, list, watch, create, patch, delete]
+# The watcher pods' status (why a watcher is not available), through an informer limited to them by label.
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [list, watch]
+# Each merchant's runner ServiceAccount, the Role that lets it report to its own objects' status, and its RoleBinding.
 - apiGroups: ['']
   resources: [serviceaccounts]
-  verbs: [get, list, watch, create, patch, update, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [rbac.authorization.k8s.io]
-  resources: [rolebindings]
-  verbs: [get, list, watch, create, patch, update, delete]
-# Binding the runner ClusterRole, and no other role: RBAC refuses a RoleBinding to a role the creator may not bind.
-- apiGroups: [rbac.authorization.k8s.io]
-  resources: [clusterroles]
-  verbs: [bind]
-  resourceNames: [{{ include "switchyard.runnerClusterRoleName" . }}]
+  resources: [roles, rolebindings]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
 {{- end }}

@@ -103,7 +103,7 @@ describe('the rendered chart', () => {
     }
   });
 
-  it('configures the operator with settings it accepts, naming the runner ClusterRole and Lease it renders', async () => {
+  it('configures the operator with settings it accepts, naming the Lease it renders', async () => {
     const objects = await renderChart(release, releaseNamespace.name, watchNamespacesOptions());
     const container = operatorContainer(objects);
     const environment = environmentOf(container, releaseNamespace.name);
@@ -114,8 +114,6 @@ describe('the rendered chart', () => {
     expect(environment.POD_NAMESPACE).toBe(releaseNamespace.name);
 
     const config = loadConfig([], environment);
-    const runnerRole = findObject<k8s.V1ClusterRole>(objects, 'ClusterRole', `${release}-switchyard-runner`);
-    expect(config.runnerClusterRole).toBe(runnerRole.metadata!.name);
     expect(config.runnerImage).toBe(container.image);
     expect(container.image).toBe('switchyard:0.1.0');
     expect(config.watchNamespaces).toEqual([merchantNamespace.name]);
@@ -220,7 +218,6 @@ describe('the rendered chart', () => {
     expect(rbacOf(await renderChart(release, ns))).toEqual(
       [
         `ClusterRole/${prefix}-operator`,
-        `ClusterRole/${prefix}-runner`,
         `ClusterRoleBinding/${prefix}-operator`,
         `Role/${ns}/${prefix}-leader-election`,
         `RoleBinding/${ns}/${prefix}-leader-election`,
@@ -229,7 +226,6 @@ describe('the rendered chart', () => {
     const listed = merchantNamespace.name;
     expect(rbacOf(await renderChart(release, ns, watchNamespacesOptions()))).toEqual(
       [
-        `ClusterRole/${prefix}-runner`,
         `Role/${listed}/${prefix}-operator`,
         `Role/${ns}/${prefix}-leader-election`,
         `RoleBinding/${listed}/${prefix}-operator`,
@@ -318,7 +314,6 @@ describe('helm install and upgrade', () => {
     ]);
     expect(clusterWide.trim().split('\n').sort()).toEqual([
       `clusterrole.rbac.authorization.k8s.io/${release}-switchyard-operator`,
-      `clusterrole.rbac.authorization.k8s.io/${release}-switchyard-runner`,
       `clusterrolebinding.rbac.authorization.k8s.io/${release}-switchyard-operator`,
     ]);
 

@@ -1,9 +1,10 @@
 // The chart's RBAC, proven rather than assumed: the real operator process, authenticated as the chart's
 // ServiceAccount with a token the API server issued to it, reconciles a Merchant and a Cart to Ready, cluster-wide
-// and with watchNamespaces; the runner identity it creates can report status; neither can read Secrets or do what
-// it does not need.
+// and with watchNamespaces; the runner identity it creates can report to its own merchant's objects' status and to
+// no one else's; neither can read Secrets or do what it does not need.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesApiError } from '../../../operator/runner/reporting/in-cluster-api.ts';
 import { createKubernetesStatusReporter } from '../../../operator/runner/reporting/kubernetes-reporter.ts';
 import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
@@ -138,14 +139,15 @@ async function proveReconcilesAs(release: string, merchantNamespace: string): Pr
   await waitForReady('Merchant', merchantNamespace, 'acme');
   await waitForReady('Cart', merchantNamespace, 'acme-web');
 
-  // The runners' identity, bound to the chart's runner ClusterRole (which needed the bind permission).
+  // The runners' identity: a Role naming the merchant's own objects, which the operator may grant only because it
+  // holds those permissions itself (RBAC's escalation check), and its binding.
   await core.readNamespacedServiceAccount({ namespace: merchantNamespace, name: 'acme-runner' });
-  const binding = await rbacApi.readNamespacedRoleBinding({ namespace: merchantNamespace, name: 'acme-runner' });
-  expect(binding.roleRef).toEqual({
-    apiGroup: 'rbac.authorization.k8s.io',
-    kind: 'ClusterRole',
-    name: `${release}-switchyard-runner`,
-  });
+  const role = await rbacApi.readNamespacedRole({ namespace: merchantNamespace, name: 'acme-runner' });
+  expect(
+    role.rules?.map((rule) => `${rule.verbs.join()} ${rule.resources?.join()} ${rule.resourceNames?.join()}`),
+  ).toEqual(['patch merchants/status acme', 'patch carts/status acme-web']);
+  const binding = await rbacApi.readNamespacedRoleBinding({ namespace: merchantNamespace, name: 'acme-runner-status' });
+  expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'acme-runner' });
   // Leader election through the Lease the chart's Role names, in the release namespace.
   const lease = await coordination.readNamespacedLease({
     namespace: releaseNamespace.name,
@@ -194,14 +196,16 @@ describe('the operator with the RBAC of a cluster-wide install', () => {
     await proveReconcilesAs(clusterWideRelease, clusterWideShop.name);
   });
 
-  it('may watch its kinds everywhere and bind only the runner ClusterRole', async () => {
+  it('may watch its kinds everywhere, and grant no role it does not hold', async () => {
     const user = operatorUser(clusterWideRelease);
     expect(await canI(user, 'watch', 'merchants.switchyard.dev')).toBe(true);
     expect(await canI(user, 'list', 'cronjobs.batch')).toBe(true);
     expect(await canI(user, 'patch', 'carts.switchyard.dev', { subresource: 'status' })).toBe(true);
     expect(await canI(user, 'create', 'deployments.apps', { namespace: 'default' })).toBe(true);
-    expect(await canI(user, 'bind', `clusterroles/${clusterWideRelease}-switchyard-runner`)).toBe(true);
+    expect(await canI(user, 'create', 'roles.rbac.authorization.k8s.io', { namespace: 'default' })).toBe(true);
     expect(await canI(user, 'bind', 'clusterroles/cluster-admin')).toBe(false);
+    expect(await canI(user, 'bind', 'roles.rbac.authorization.k8s.io', { namespace: 'default' })).toBe(false);
+    expect(await canI(user, 'escalate', 'roles.rbac.authorization.k8s.io', { namespace: 'default' })).toBe(false);
   });
 
   it.each<[string, string, AccessScope]>([
@@ -220,6 +224,19 @@ describe('the operator with the RBAC of a cluster-wide install', () => {
     ['update', 'merchants.switchyard.dev', { namespace: 'default' }],
     ['delete', 'carts.switchyard.dev', { namespace: 'default' }],
     ['update', 'leases.coordination.k8s.io', { namespace: 'default' }],
+    // Verbs it never uses: it applies (patch) rather than updates, reads its caches rather than getting, and leaves
+    // finished Jobs to their TTL.
+    ['get', 'merchants.switchyard.dev', { namespace: 'default' }],
+    ['update', 'merchants.switchyard.dev', { namespace: 'default', subresource: 'status' }],
+    ['get', 'carts.switchyard.dev', { namespace: 'default', subresource: 'status' }],
+    ['update', 'cronjobs.batch', { namespace: 'default' }],
+    ['update', 'deployments.apps', { namespace: 'default' }],
+    ['update', 'serviceaccounts', { namespace: 'default' }],
+    ['update', 'rolebindings.rbac.authorization.k8s.io', { namespace: 'default' }],
+    ['get', 'jobs.batch', { namespace: 'default' }],
+    ['delete', 'jobs.batch', { namespace: 'default' }],
+    ['patch', 'events.events.k8s.io', { namespace: 'default' }],
+    ['bind', 'clusterroles.rbac.authorization.k8s.io', {}],
   ])('may not %s %s %j', async (verb, resource, scope) => {
     expect(await canI(operatorUser(clusterWideRelease), verb, resource, scope)).toBe(false);
   });
@@ -245,7 +262,8 @@ describe('the operator with the RBAC of a watchNamespaces install (Roles only)',
     const other = { namespace: clusterWideShop.name };
     expect(await canI(user, 'watch', 'merchants.switchyard.dev', listed)).toBe(true);
     expect(await canI(user, 'create', 'rolebindings.rbac.authorization.k8s.io', listed)).toBe(true);
-    expect(await canI(user, 'bind', `clusterroles/${namespacedRelease}-switchyard-runner`, listed)).toBe(true);
+    expect(await canI(user, 'create', 'roles.rbac.authorization.k8s.io', listed)).toBe(true);
+    expect(await canI(user, 'create', 'roles.rbac.authorization.k8s.io', other)).toBe(false);
     expect(await canI(user, 'list', 'merchants.switchyard.dev')).toBe(false);
     expect(await canI(user, 'watch', 'merchants.switchyard.dev', other)).toBe(false);
     expect(await canI(user, 'create', 'deployments.apps', other)).toBe(false);
@@ -260,20 +278,108 @@ describe('the operator with the RBAC of a watchNamespaces install (Roles only)',
   });
 });
 
+const anotherMerchant = `
+apiVersion: switchyard.dev/v1alpha1
+kind: Merchant
+metadata: { name: globex }
+spec:
+  warehouse: { url: "https://wms.globex.example/api" }
+  services: {}
+---
+apiVersion: switchyard.dev/v1alpha1
+kind: Cart
+metadata: { name: globex-web }
+spec:
+  merchantRef: { name: globex }
+  platform: { url: "https://cart.globex.example/api" }
+  services: {}
+`;
+
+const lateCart = `
+apiVersion: switchyard.dev/v1alpha1
+kind: Cart
+metadata: { name: acme-app }
+spec:
+  merchantRef: { name: acme }
+  platform: { url: "https://app.example.com/api" }
+  services: { orderDownload: { schedule: 30m } }
+`;
+
 describe("a merchant's runner identity", () => {
-  it("may read and report to its namespace's Merchants and Carts, and nothing more", async () => {
+  const namespace = () => listedShop.name;
+  const user = () => serviceAccountUser(listedShop.name, 'acme-runner');
+  const mayPatchStatus = (plural: string, name: string) =>
+    canI(user(), 'patch', `${plural}.switchyard.dev/${name}`, { namespace: namespace(), subresource: 'status' });
+
+  beforeAll(async () => {
+    // The operator as the chart runs it, now with a second merchant in the namespace.
+    await startChartOperator(namespacedRelease, listedShop.name);
+    await applyYaml(listedShop.name, anotherMerchant);
+    await waitForReady('Cart', listedShop.name, 'globex-web');
+    await waitForReady('Cart', listedShop.name, 'acme-web');
+  });
+
+  it("may patch its own Merchant's and Carts' status, and no other merchant's", async () => {
+    expect(await mayPatchStatus('merchants', 'acme')).toBe(true);
+    expect(await mayPatchStatus('carts', 'acme-web')).toBe(true);
+    expect(await mayPatchStatus('merchants', 'globex')).toBe(false);
+    expect(await mayPatchStatus('carts', 'globex-web')).toBe(false);
+    // Nor a Cart that does not exist yet, whatever it will be called.
+    expect(await mayPatchStatus('carts', 'acme-app')).toBe(false);
+    // And the other merchant's runners likewise.
+    const globex = serviceAccountUser(listedShop.name, 'globex-runner');
+    const status = { namespace: listedShop.name, subresource: 'status' };
+    expect(await canI(globex, 'patch', 'merchants.switchyard.dev/globex', status)).toBe(true);
+    expect(await canI(globex, 'patch', 'carts.switchyard.dev/globex-web', status)).toBe(true);
+    expect(await canI(globex, 'patch', 'merchants.switchyard.dev/acme', status)).toBe(false);
+    expect(await canI(globex, 'patch', 'carts.switchyard.dev/acme-web', status)).toBe(false);
+  });
+
+  it('is refused by the API server when its runner reports to another merchant', async () => {
+    const { api } = await serviceAccountApi(listedShop.name, 'acme-runner');
+    const error = await createKubernetesStatusReporter(api)
+      .report(
+        { kind: 'Cart', namespace: listedShop.name, name: 'globex-web' },
+        {
+          name: 'orderDownload',
+          failedRecords: { count: 99, sample: [] },
+          lastResult: { time: new Date().toISOString(), outcome: 'Failed', processed: 0, failed: 99 },
+        },
+      )
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KubernetesApiError);
+    expect(error).toMatchObject({ status: 403, reason: 'Forbidden' });
+    const cart = await getOwner('Cart', listedShop.name, 'globex-web');
+    expect(cart.status?.failedRecords ?? 0).toBe(0);
+  });
+
+  it('follows the Carts: a new Cart of the merchant is added, a deleted one removed', async () => {
+    await applyYaml(listedShop.name, lateCart);
+    await eventually(
+      'acme-runner to gain Cart acme-app',
+      async () => (await mayPatchStatus('carts', 'acme-app')) || undefined,
+    );
+    await kubectl(['delete', 'cart', 'acme-app', '-n', listedShop.name]);
+    await eventually(
+      'acme-runner to lose Cart acme-app',
+      async () => !(await mayPatchStatus('carts', 'acme-app')) || undefined,
+    );
+    expect(await mayPatchStatus('carts', 'acme-web')).toBe(true);
+  });
+
+  it('may read nothing, write no spec, and reach no other namespace or any Secret', async () => {
     const own = { namespace: listedShop.name };
     const status = { ...own, subresource: 'status' };
-    const user = serviceAccountUser(listedShop.name, 'acme-runner');
-    expect(await canI(user, 'get', 'carts.switchyard.dev', own)).toBe(true);
-    expect(await canI(user, 'patch', 'carts.switchyard.dev', status)).toBe(true);
-    expect(await canI(user, 'patch', 'merchants.switchyard.dev', status)).toBe(true);
-    expect(await canI(user, 'patch', 'merchants.switchyard.dev', own)).toBe(false);
-    expect(await canI(user, 'list', 'carts.switchyard.dev', own)).toBe(false);
+    // The runner only PATCHes its owner's status (server-side apply): no get, not even of its own objects.
+    expect(await canI(user(), 'get', 'carts.switchyard.dev/acme-web', own)).toBe(false);
+    expect(await canI(user(), 'get', 'merchants.switchyard.dev/acme', status)).toBe(false);
+    expect(await canI(user(), 'update', 'merchants.switchyard.dev/acme', status)).toBe(false);
+    expect(await canI(user(), 'patch', 'merchants.switchyard.dev/acme', own)).toBe(false);
+    expect(await canI(user(), 'list', 'carts.switchyard.dev', own)).toBe(false);
     expect(
-      await canI(user, 'patch', 'carts.switchyard.dev', { namespace: clusterWideShop.name, subresource: 'status' }),
+      await canI(user(), 'patch', 'carts.switchyard.dev', { namespace: clusterWideShop.name, subresource: 'status' }),
     ).toBe(false);
-    expect(await canI(user, 'get', 'secrets', own)).toBe(false);
+    expect(await canI(user(), 'get', 'secrets', own)).toBe(false);
     expect(await secretReadStatus(listedShop.name, 'acme-runner', listedShop.name)).toBe(403);
   });
 });

@@ -1,10 +1,10 @@
 // The runner's lean status reporter against the real API server, authenticated as a pod of its ServiceAccount would
-// be: a TokenRequest token, the cluster CA, KUBERNETES_SERVICE_HOST/PORT. The ServiceAccount is bound to the runner
-// ClusterRole exactly as the chart renders it, and no operator runs, so every status field is the runner's.
+// be: a TokenRequest token, the cluster CA, KUBERNETES_SERVICE_HOST/PORT. The ServiceAccount, its Role and RoleBinding
+// are exactly those the operator builds for the Merchant, and no operator runs, so every status field is the runner's.
 import * as k8s from '@kubernetes/client-node';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   createInClusterApi,
@@ -17,15 +17,14 @@ import {
 } from '../../../operator/runner/reporting/kubernetes-reporter.ts';
 import type { ServiceStatusReport } from '../../../operator/runner/reporting/status-report.ts';
 import { requestServiceAccountToken } from '../../cluster/service-account-token.ts';
-import { findObject, renderChart, uniqueReleaseName } from '../chart/helm.ts';
+import type { Merchant } from '../../../operator/api/v1alpha1/types.ts';
+import { buildChildren } from '../../../operator/reconcile/desired.ts';
+import { cartFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 import { kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { serviceAccountApi } from '../support/service-account-api.ts';
 import { applyYaml, core, getOwner } from '../support/switchyard.ts';
 
 const shop = useTestNamespace('lean-reporter');
-const release = uniqueReleaseName('lean');
-const rbac = testKubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
-let runnerClusterRole = '';
 
 const merchant = `
 apiVersion: switchyard.dev/v1alpha1
@@ -40,31 +39,22 @@ spec:
 
 beforeAll(async () => {
   const namespace = shop.name;
-  // The runner ClusterRole as the chart renders it (under a release name of this file's own: the cluster is shared).
-  const clusterRole = findObject<k8s.V1ClusterRole>(
-    (await renderChart(release, namespace)).filter(
-      (object) => object.metadata?.labels?.['app.kubernetes.io/component'] === 'runner',
-    ),
-    'ClusterRole',
-  );
-  runnerClusterRole = clusterRole.metadata!.name!;
-  await kubectl(['apply', '-f', '-'], stringify(clusterRole));
-  for (const name of ['acme-runner', 'nobody']) {
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  }
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'acme-runner' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: runnerClusterRole },
-      subjects: [{ kind: 'ServiceAccount', name: 'acme-runner', namespace }],
-    },
-  });
   await applyYaml(namespace, merchant);
-});
-
-afterAll(async () => {
-  if (runnerClusterRole) await rbac.deleteClusterRole({ name: runnerClusterRole }).catch(() => undefined);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'nobody' } } });
+  // The runner identity as the operator builds it for this Merchant (owned by it, so its real uid), with one Cart,
+  // `gone`, that has been deleted since: the Role names it until the Merchant's next reconcile.
+  const owner = (await getOwner('Merchant', namespace, 'acme')) as Merchant;
+  const gone = cartFixture({ name: 'gone' });
+  const identity = buildChildren(
+    { owner, merchantName: 'acme', settings: runnerSettingsFixture },
+    [],
+    [
+      { owner, plans: [] },
+      { owner: gone, plans: [] },
+    ],
+  ).filter((child) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(child.kind));
+  expect(identity.map((child) => child.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+  await kubectl(['apply', '--server-side', '-f', '-'], identity.map((child) => stringify(child)).join('---\n'));
 });
 
 const now = () => new Date().toISOString();

@@ -7,6 +7,7 @@ import {
   buildWatcher,
   cleanupDeadlineSeconds,
   migrateDeadlineSeconds,
+  runnerRules,
   servedPlans,
   watchTargetOf,
   type AutomaticPlan,
@@ -60,7 +61,8 @@ describe('buildChildren', () => {
   it("makes the merchant's identity, a CronJob per interval service and one watcher, nothing for Disabled", () => {
     expect(children.map((child) => `${child.kind}/${child.metadata!.name!}`)).toEqual([
       'ServiceAccount/acme-runner',
-      'RoleBinding/acme-runner',
+      'Role/acme-runner',
+      'RoleBinding/acme-runner-status',
       'CronJob/acme-shipping-confirmations',
       'Deployment/acme-watcher',
     ]);
@@ -87,12 +89,36 @@ describe('buildChildren', () => {
     }
   });
 
-  it("gives the merchant's runners an identity bound to the runner ClusterRole, which its carts' runners use", () => {
-    const binding = children.find((child) => child.kind === 'RoleBinding');
+  it("gives the merchant's runners an identity that may patch the status of its own objects only", () => {
+    const built = buildChildren(
+      merchantContext,
+      plans,
+      merchantSources(merchantFixture(), [
+        cartSource('acme-shopify'),
+        { owner: cartFixture({ name: 'acme-etsy' }), plans: [] },
+      ]),
+    );
+    const role = built.find((child) => child.kind === 'Role');
+    // Every Cart of the merchant, also one whose services are all on an interval: its runs report too.
+    expect(role?.kind === 'Role' && role.rules).toEqual([
+      {
+        apiGroups: ['switchyard.dev'],
+        resources: ['merchants/status'],
+        verbs: ['patch'],
+        resourceNames: ['acme'],
+      },
+      {
+        apiGroups: ['switchyard.dev'],
+        resources: ['carts/status'],
+        verbs: ['patch'],
+        resourceNames: ['acme-etsy', 'acme-shopify'],
+      },
+    ]);
+    const binding = built.find((child) => child.kind === 'RoleBinding');
     expect(binding?.kind === 'RoleBinding' && binding.roleRef).toEqual({
       apiGroup: 'rbac.authorization.k8s.io',
-      kind: 'ClusterRole',
-      name: 'switchyard-runner',
+      kind: 'Role',
+      name: 'acme-runner',
     });
     expect(binding?.kind === 'RoleBinding' && binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'acme-runner', namespace: 'shops' },
@@ -116,6 +142,22 @@ describe('buildChildren', () => {
       'CronJob/acme-shopify-order-download',
     ]);
     expect(podOf(cartChildren[0])?.serviceAccountName).toBe('acme-runner');
+  });
+
+  it('grants no Cart rule to a merchant without Carts: a rule without names would grant every Cart', () => {
+    const merchant = merchantFixture();
+    expect(runnerRules(merchant, merchantSources(merchant))).toEqual([
+      {
+        apiGroups: ['switchyard.dev'],
+        resources: ['merchants/status'],
+        verbs: ['patch'],
+        resourceNames: ['acme'],
+      },
+    ]);
+    for (const rule of runnerRules(merchant, merchantSources(merchant, [cartSource('acme-etsy')]))) {
+      expect(rule.resourceNames?.length).toBeGreaterThan(0);
+      expect(rule.verbs).toEqual(['patch']);
+    }
   });
 
   it('builds the CronJob as the CronJob rules want it', () => {

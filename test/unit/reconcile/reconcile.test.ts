@@ -105,7 +105,8 @@ describe('reconcileOwner', () => {
       'apply CronJob/acme-inventory',
       'apply CronJob/acme-shipping-confirmations',
       'apply Deployment/acme-watcher',
-      'apply RoleBinding/acme-runner',
+      'apply Role/acme-runner',
+      'apply RoleBinding/acme-runner-status',
       'apply ServiceAccount/acme-runner',
       'create Job/switchyard-migrate-v1',
     ]);
