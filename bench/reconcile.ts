@@ -100,7 +100,7 @@ async function allDeploymentsAvailable(kc: k8s.KubeConfig, expected: number): Pr
 function childrenOf(owners: Owner[]): { applied: Child[]; migrateJob: ReturnType<typeof buildMigrateJob> } {
   const now = new Date();
   const plansOf = (owner: Owner) => {
-    const planned = planServices(owner, 'UTC', now);
+    const planned = planServices(owner, 'UTC', now, runnerSettingsFixture.databaseSecret.name);
     if (!planned.ok) throw new Error(planned.message);
     return planned.plans;
   };

@@ -13,7 +13,7 @@ export type Verdict =
       message: string;
     }
   /** A spec error: not retried until the spec changes. */
-  | { state: 'stalled'; reason: typeof reasons.invalidSpec; message: string }
+  | { state: 'stalled'; reason: typeof reasons.invalidSpec | typeof reasons.forbiddenSecret; message: string }
   /** A transient failure: retried with backoff. */
   | { state: 'retrying'; reason: typeof reasons.applyFailed; message: string };
 

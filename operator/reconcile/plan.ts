@@ -1,11 +1,20 @@
 // From a validated spec to one plan per service: which schedules are valid, and the staggered CronJob schedule of
 // each interval. Pure; the reasons it rejects a spec name the field and the rule.
+import { conditionReasons } from '../api/v1alpha1/conditions.ts';
 import { serviceCatalogue, servicesOf, type ServiceName } from '../api/v1alpha1/services.ts';
 import { specSchemas, type Owner } from '../api/v1alpha1/types.ts';
 import { isValidTimeZone, staggeredCron, validateServiceSchedule } from '../schedule/index.ts';
 import type { ServicePlan } from './desired.ts';
 
-export type PlanResult = { ok: true; plans: ServicePlan[] } | { ok: false; message: string };
+export type PlanResult =
+  | { ok: true; plans: ServicePlan[] }
+  | {
+      ok: false;
+      reason: typeof conditionReasons.invalidSpec | typeof conditionReasons.forbiddenSecret;
+      message: string;
+    };
+
+const invalid = (message: string): PlanResult => ({ ok: false, reason: conditionReasons.invalidSpec, message });
 
 /** The seed of an object's stagger and cleanup times: stable for its lifetime, different for every object. */
 export function scheduleSeed(owner: Owner, service: ServiceName): string {
@@ -13,22 +22,33 @@ export function scheduleSeed(owner: Owner, service: ServiceName): string {
 }
 
 /**
- * Checks what admission cannot (schema drift, cron gaps, unknown time zones) and plans each service.
- * `timeZone` is the Merchant's: a Cart runs on its Merchant's clock.
+ * Checks what admission cannot (schema drift, cron gaps, unknown time zones, the hub store's Secret named as
+ * credentials) and plans each service. `timeZone` is the Merchant's: a Cart runs on its Merchant's clock.
+ * `hubStoreSecret` is the name of the Secret holding the hub store's URL, which no Merchant or Cart may name.
  */
-export function planServices(owner: Owner, timeZone: string, now: Date): PlanResult {
+export function planServices(owner: Owner, timeZone: string, now: Date, hubStoreSecret: string): PlanResult {
   const parsed = specSchemas[owner.kind].safeParse(owner.spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false, message: `spec.${issue.path.join('.')}: ${issue.message}` };
+    return invalid(`spec.${issue.path.join('.')}: ${issue.message}`);
+  }
+  // The runners send an owner's credential to its endpoint, which the owner's author chooses.
+  const endpointField = owner.kind === 'Merchant' ? 'warehouse' : 'platform';
+  const credentials = owner.kind === 'Merchant' ? owner.spec.warehouse : owner.spec.platform;
+  if (credentials.credentialsSecretRef?.name === hubStoreSecret) {
+    return {
+      ok: false,
+      reason: conditionReasons.forbiddenSecret,
+      message:
+        `spec.${endpointField}.credentialsSecretRef.name: "${hubStoreSecret}" is the hub store's Secret, which a ` +
+        `${owner.kind} may not name as its credentials (the runners would send the hub store's URL and password to ` +
+        `its ${endpointField}); name a Secret of its own`,
+    };
   }
   if (!isValidTimeZone(timeZone)) {
     const field =
       owner.kind === 'Merchant' ? 'spec.timeZone' : `the time zone of Merchant ${owner.spec.merchantRef.name}`;
-    return {
-      ok: false,
-      message: `${field}: "${timeZone}" is not a time zone this operator knows (IANA name expected)`,
-    };
+    return invalid(`${field}: "${timeZone}" is not a time zone this operator knows (IANA name expected)`);
   }
   const services = parsed.data.services as Record<string, { schedule: string; suspend: boolean; batchSize: number }>;
   const plans: ServicePlan[] = [];
@@ -39,7 +59,7 @@ export function planServices(owner: Owner, timeZone: string, now: Date): PlanRes
       fieldPath: field,
       now,
     });
-    if (!validated.ok) return { ok: false, message: validated.message };
+    if (!validated.ok) return invalid(validated.message);
     const suspended = owner.spec.suspend || spec.suspend;
     const schedule = validated.schedule;
     switch (schedule.kind) {

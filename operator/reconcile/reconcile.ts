@@ -294,7 +294,7 @@ function cartSources(merchant: Merchant, context: ReconcileContext, now: Date): 
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
     .flatMap((cart) => {
       // A Cart with an invalid spec runs nothing; its own status says why.
-      const planned = planServices(cart, timeZone, now);
+      const planned = planServices(cart, timeZone, now, context.settings.databaseSecret.name);
       return planned.ok ? [{ owner: cart, plans: servedPlans(planned.plans) }] : [];
     });
 }
@@ -337,11 +337,11 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   }
 
   const timeZone = merchant.spec.timeZone ?? 'UTC';
-  const planned = planServices(owner, timeZone, now);
+  const planned = planServices(owner, timeZone, now, context.settings.databaseSecret.name);
   if (!planned.ok) {
     await writeStatus(
       owner,
-      { state: 'stalled', reason: reasons.invalidSpec, message: planned.message },
+      { state: 'stalled', reason: planned.reason, message: planned.message },
       undefined,
       context,
       now,

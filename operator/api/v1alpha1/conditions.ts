@@ -27,5 +27,10 @@ export const conditionReasons = {
   workloadsProgressing: 'WorkloadsProgressing',
   /** Reconciling: writing a workload failed; retried with backoff. */
   applyFailed: 'ApplyFailed',
+  /**
+   * Stalled: a credentialsSecretRef names the hub store's Secret (the operator's database Secret setting). Runner pods
+   * read the Secret a Merchant or Cart names, so that would hand the namespace's hub-store URL to its endpoint.
+   */
+  forbiddenSecret: 'ForbiddenSecret',
 } as const;
 export type ConditionReason = (typeof conditionReasons)[keyof typeof conditionReasons];
