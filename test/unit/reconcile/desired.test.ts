@@ -182,6 +182,8 @@ describe('buildChildren', () => {
     for (const pod of [
       podOf(children.find((child) => child.kind === 'Deployment')),
       podOf(children.find((child) => child.kind === 'CronJob')),
+      buildCleanupJob(merchantContext, plans[0] as AutomaticPlan, new Date()).spec!.template.spec,
+      buildMigrateJob('shops', runnerSettingsFixture).spec!.template.spec,
     ]) {
       const container = pod!.containers[0]!;
       expect(pod!.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
