@@ -199,7 +199,7 @@ describe("the operator's manners towards Argo CD", () => {
       'CronJob/steady-inventory',
       'CronJob/steady-order-delivery',
       'CronJob/steady-shipping-confirmations',
-      'RoleBinding/steady-runner',
+      'RoleBinding/steady-runner-status',
       'ServiceAccount/steady-runner',
     ]);
     for (const { child } of children) {
