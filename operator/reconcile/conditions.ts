@@ -12,8 +12,12 @@ export type Verdict =
       reason: typeof reasons.workloadsProgressing | typeof reasons.merchantNotFound;
       message: string;
     }
-  /** A spec error: not retried until the spec changes. */
-  | { state: 'stalled'; reason: typeof reasons.invalidSpec | typeof reasons.forbiddenSecret; message: string }
+  /** Someone must act: a spec error (not retried until the spec changes), or a service that stopped delivering. */
+  | {
+      state: 'stalled';
+      reason: typeof reasons.invalidSpec | typeof reasons.forbiddenSecret | typeof reasons.deliveryStalled;
+      message: string;
+    }
   /** A transient failure: retried with backoff. */
   | { state: 'retrying'; reason: typeof reasons.applyFailed; message: string };
 

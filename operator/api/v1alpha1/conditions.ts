@@ -32,5 +32,11 @@ export const conditionReasons = {
    * read the Secret a Merchant or Cart names, so that would hand the namespace's hub-store URL to its endpoint.
    */
   forbiddenSecret: 'ForbiddenSecret',
+  /**
+   * Stalled: a service has had records waiting and delivered none for three of its periods (the longest gap of its
+   * schedule, 15 minutes for an Automatic service): its destination is down or does not answer, or its runner does
+   * not run. Clears by itself once the service delivers again. Refused records (failedRecords) are not this.
+   */
+  deliveryStalled: 'DeliveryStalled',
 } as const;
 export type ConditionReason = (typeof conditionReasons)[keyof typeof conditionReasons];

@@ -193,6 +193,21 @@ export const runnerReportSchema = z.object({
     })
     .optional()
     .describe("The runner's last run or trigger. Written by the runner; the operator never writes it."),
+  pendingRecords: z
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Delivery services: records waiting to reach the destination that the runner sends or retries by itself (new and edited records, records in flight, and transient failures, which failedRecords counts too; not refused records). Written by the runner.',
+    ),
+  pendingSince: time
+    .optional()
+    .describe(
+      'Delivery services: since when records have waited with none delivered. The time the earliest record that began to wait after the last delivery began to wait (an edit starts the wait anew; a transient failure counts once its retry failed as well). Absent when nothing has waited since the last delivery. Three periods of the service later the object is Stalled (DeliveryStalled). Written by the runner.',
+    ),
+  lastDeliveryTime: time
+    .optional()
+    .describe('Delivery services: when a record last reached the destination. Written by the runner.'),
 });
 
 export const serviceStatusSchema = z
