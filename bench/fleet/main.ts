@@ -39,6 +39,7 @@ import { startFakeCart, startFakeWarehouse, type ReceivedWrite } from '../../tes
 import { startPostgres } from '../../test/support/postgres.ts';
 import { runnerEnvironment } from '../../test/support/runner-environment.ts';
 import {
+  readCounter,
   eachLimited,
   prepareCluster,
   privateMiB,
@@ -340,7 +341,19 @@ function landOrder(pool: Pool, cart: CartScope, id: string): Promise<void> {
   });
 }
 
+interface Milestones {
+  createdSeconds: number;
+  firstWatcherAvailable?: number;
+  watchersAvailable?: number;
+  merchantsReady?: number;
+  halfCartsReady?: number;
+  queuePeak: number;
+}
+
 interface Figures {
+  milestones: Milestones;
+  operatorCpuSeconds: number;
+  reconciles: { count: number; seconds: number; errors: number; statusWrites: number; childWrites: number };
   readyCount: number;
   readySeconds: number;
   watcherDeployments: number;
@@ -425,13 +438,60 @@ async function main(): Promise<Figures> {
   const owners = ownerManifests(warehouse.url, cart.url);
   const createdAt = performance.now();
   await createOwners(kc, owners);
+  const createdSeconds = elapsedSince(createdAt);
+  // Where the time goes: when the watchers became available, and the Merchants and Carts Ready; the work queue.
+  const milestones: Milestones = { createdSeconds, queuePeak: 0 };
+  const mark = (key: Exclude<keyof Milestones, 'queuePeak'>, reached: boolean) => {
+    if (reached) milestones[key] ??= elapsedSince(createdAt);
+  };
+  const cartTotal = merchants * cartsPerMerchant;
   await waitUntil(
     'every Merchant and Cart to be Ready',
-    async () =>
-      (await readyCount(kc, namespace, 'merchants')) + (await readyCount(kc, namespace, 'carts')) === owners.length,
+    async () => {
+      const [merchantsReady, cartsReady, watchersAvailable, metrics] = await Promise.all([
+        readyCount(kc, namespace, 'merchants'),
+        readyCount(kc, namespace, 'carts'),
+        apps
+          .listNamespacedDeployment({
+            namespace,
+            labelSelector: 'app.kubernetes.io/component=watcher',
+            resourceVersion: '0',
+          })
+          .then(
+            (list) =>
+              list.items.filter((deployment) =>
+                deployment.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True'),
+              ).length,
+          ),
+        operator.metrics().catch(() => ''),
+      ]);
+      milestones.queuePeak = Math.max(milestones.queuePeak, readCounter(metrics, 'switchyard_workqueue_depth'));
+      mark('firstWatcherAvailable', watchersAvailable > 0);
+      mark('watchersAvailable', watchersAvailable >= merchants);
+      mark('merchantsReady', merchantsReady >= merchants);
+      mark('halfCartsReady', cartsReady >= cartTotal / 2);
+      return merchantsReady + cartsReady === owners.length;
+    },
     { timeoutMs: 30 * 60_000, intervalMs: 2_000 },
   );
   const readySeconds = elapsedSince(createdAt);
+  const operatorCpuSeconds = cpuSeconds(operator.process.pid!);
+  const metricsAtReady = await operator.metrics();
+  const sumOf = (name: string) =>
+    metricsAtReady
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  const reconciles = {
+    count: sumOf('switchyard_reconcile_total'),
+    seconds: sumOf('switchyard_reconcile_duration_seconds_sum'),
+    errors: sumOf('switchyard_reconcile_errors_total'),
+    statusWrites: readCounter(metricsAtReady, 'switchyard_api_writes_total', '{verb="status"}'),
+    childWrites: ['apply', 'create', 'delete'].reduce(
+      (total, verb) => total + readCounter(metricsAtReady, 'switchyard_api_writes_total', `{verb="${verb}"}`),
+      0,
+    ),
+  };
   progress(`all ${owners.length} Ready after ${f(readySeconds)} s`);
 
   const watcherSelector = 'app.kubernetes.io/component=watcher';
@@ -642,6 +702,9 @@ async function main(): Promise<Figures> {
   progress(`done in ${f(elapsedSince(began), 0)} s; stopping everything`);
 
   return {
+    milestones,
+    operatorCpuSeconds,
+    reconciles,
     readyCount: owners.length,
     readySeconds,
     watcherDeployments: deployments.items.length,
@@ -704,6 +767,20 @@ function report(figures: Figures): void {
   );
   heading('Fleet (kwok, the compiled operator)');
   row(`every Merchant and Cart Ready (${figures.readyCount}):`, `${f(figures.readySeconds)} s after creation began`);
+  const m = figures.milestones;
+  const at = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : `${f(seconds)} s`);
+  row(
+    '  where the time goes (from creation):',
+    `all created ${at(m.createdSeconds)}; first watcher available ${at(m.firstWatcherAvailable)}, all ` +
+      `${at(m.watchersAvailable)}; Merchants Ready ${at(m.merchantsReady)}; half the Carts ${at(m.halfCartsReady)}`,
+  );
+  row(
+    '  operator until Ready:',
+    `${figures.reconciles.count} reconciles (${f(figures.reconciles.count / figures.readyCount, 2)} an object, ` +
+      `${f((figures.reconciles.seconds * 1000) / Math.max(1, figures.reconciles.count), 1)} ms each, ` +
+      `${figures.reconciles.errors} errors), work queue up to ${m.queuePeak}, ${f(figures.operatorCpuSeconds)} s CPU; ` +
+      `${figures.reconciles.childWrites} child and ${figures.reconciles.statusWrites} status writes`,
+  );
   row(
     'watcher Deployments:',
     `${figures.watcherDeployments}  (previous shape, one per Automatic service: ${figures.oldShapeDeployments} = ` +
