@@ -18,6 +18,7 @@ import { startHealthServer, type Listening } from './services/health-server.ts';
 import { runOnce } from './services/run-once.ts';
 import type { Tally } from './services/tally.ts';
 import { watchDeliveries, type WatchedDelivery } from './services/watch.ts';
+import { BacklogTracker, deliveryBacklog, type Backlog } from './store/backlog.ts';
 import { createPool, type Pool } from './store/database.ts';
 import type { FailureSummary } from './store/failures.ts';
 import { registerCart } from './store/intake.ts';
@@ -125,8 +126,15 @@ async function runService(config: ServiceRunConfig, deps: RunnerDependencies): P
       log.warn({ err: error }, 'could not count failed records');
       return undefined;
     });
+    const backlog =
+      service.kind === 'delivery'
+        ? await deliveryBacklog(pool, service.target, { kind: 'read' }).catch((error: unknown) => {
+            log.warn({ err: error }, 'could not count pending records');
+            return undefined;
+          })
+        : undefined;
     const failedWhy = result.error === undefined ? undefined : (result.error as Error).message;
-    await report(deps, config.owner, config.service, failures, result.tally, failedWhy);
+    await report(deps, config.owner, config.service, failures, result.tally, failedWhy, backlog);
     return result.error === undefined ? exitCodes.ok : exitCodes.couldNotWork;
   } finally {
     closeConnectors(connectors);
@@ -151,15 +159,26 @@ async function report(
   failures: FailureSummary | undefined,
   tally: Tally,
   failedWhy: string | undefined,
+  backlog?: Backlog,
 ): Promise<void> {
-  const serviceReport = buildServiceReport(service, failures, {
-    finishedAt: new Date(),
-    ...tally,
-    completed: failedWhy === undefined,
-    ...(failedWhy === undefined ? {} : { message: failedWhy }),
-  });
+  const serviceReport = buildServiceReport(
+    service,
+    failures,
+    {
+      finishedAt: new Date(),
+      ...tally,
+      completed: failedWhy === undefined,
+      ...(failedWhy === undefined ? {} : { message: failedWhy }),
+    },
+    backlog,
+  );
   deps.log.info(
-    { ...tally, outcome: serviceReport.lastResult.outcome, failedRecords: failures?.count },
+    {
+      ...tally,
+      outcome: serviceReport.lastResult.outcome,
+      failedRecords: failures?.count,
+      pendingRecords: backlog?.pending,
+    },
     'run finished',
   );
   await deps.reporter.report(owner, serviceReport).catch((error: unknown) => {
@@ -217,19 +236,23 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
         });
         const coalescer = new CoalescingReporter(deps.reporter, watched.owner, deps.statusIntervalMs ?? 10_000, log);
         reporters.push(coalescer);
-        // When the store cannot be read, the last known failures stand in: better than reporting none.
+        // When the store cannot be read, the last known failures and backlog stand in: better than reporting none.
         let lastFailures: FailureSummary | undefined;
+        const backlog = new BacklogTracker(pool, service.target);
+        let lastBacklog: Backlog | undefined;
         return {
           target: service.target,
           work: service.work,
           delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog),
           async afterPass(tally, completed) {
             lastFailures = await service.failures(maxSampleSize).catch(() => lastFailures);
-            const serviceReport = buildServiceReport(planned.service, lastFailures, {
-              finishedAt: new Date(),
-              ...tally,
-              completed,
-            });
+            lastBacklog = await backlog.afterPass(tally.processed - tally.failed).catch(() => lastBacklog);
+            const serviceReport = buildServiceReport(
+              planned.service,
+              lastFailures,
+              { finishedAt: new Date(), ...tally, completed },
+              lastBacklog,
+            );
             serviceLog.debug({ ...tally, outcome: serviceReport.lastResult.outcome }, 'pass finished');
             coalescer.offer(serviceReport);
           },

@@ -1,10 +1,10 @@
 // Automatic mode reports after every pass, which could be many a second. This keeps status calm: a report that
-// differs from the last written one only in its timestamps is dropped, and writes are at most one per interval,
-// the latest report winning.
+// differs from the last written one only in its timestamps is dropped (but see needsWrite: a backlog's
+// lastDeliveryTime is kept within 5 minutes), and writes are at most one per interval, the latest report winning.
 import type { Logger } from 'pino';
 import type { OwnerRef } from '../config.ts';
 import type { StatusReporter } from './reporter.ts';
-import { differsOnlyInTimes, type ServiceStatusReport } from './status-report.ts';
+import { needsWrite, type ServiceStatusReport } from './status-report.ts';
 
 export class CoalescingReporter {
   readonly #inner: StatusReporter;
@@ -44,7 +44,7 @@ export class CoalescingReporter {
     this.#timer = undefined;
     const report = this.#waiting;
     this.#waiting = undefined;
-    if (!report || (this.#sent && differsOnlyInTimes(report, this.#sent))) return;
+    if (!report || !needsWrite(report, this.#sent)) return;
     this.#sent = report;
     this.#lastWriteAt = Date.now();
     // Writes are chained so that they land in order; after a failed one, the next report is written whatever it is.

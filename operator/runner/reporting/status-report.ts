@@ -1,7 +1,9 @@
 // The runner's part of its owner's status: `status.services[name]` with failedRecords and lastResult, computed
-// from what the store says is failed and what the last run or pass did. Pure: no API calls here.
+// from what the store says is failed and what the last run or pass did, and for a delivery service its backlog
+// (pendingRecords, pendingSince, lastDeliveryTime). Pure: no API calls here.
 import type { ServiceName } from '../../api/v1alpha1/services.ts';
 import type { OwnerRef } from '../config.ts';
+import type { Backlog } from '../store/backlog.ts';
 import type { FailureSummary } from '../store/failures.ts';
 
 export const maxSampleSize = 10;
@@ -28,6 +30,12 @@ export interface ServiceStatusReport {
   /** Absent when the hub store could not be read: then the count is unknown, not zero. */
   readonly failedRecords?: FailedRecordsStatus;
   readonly lastResult: LastResultStatus;
+  /** Delivery services, when the store could be read: records waiting (see store/backlog.ts). */
+  readonly pendingRecords?: number;
+  /** Since when records have waited with none delivered. */
+  readonly pendingSince?: string;
+  /** When a record last reached the destination. */
+  readonly lastDeliveryTime?: string;
 }
 
 export interface RunSummary {
@@ -52,10 +60,21 @@ export function truncateReason(reason: string, max = maxReasonLength): string {
   return characters.length <= max ? reason : `${characters.slice(0, max - 1).join('')}…`;
 }
 
+/** The backlog's fields of a report; none when it is unknown (a pull service, or the store could not be read). */
+function backlogFields(backlog: Backlog | undefined) {
+  if (!backlog) return {};
+  return {
+    pendingRecords: backlog.pending,
+    ...(backlog.pendingSince && { pendingSince: backlog.pendingSince.toISOString() }),
+    ...(backlog.lastDelivery && { lastDeliveryTime: backlog.lastDelivery.toISOString() }),
+  };
+}
+
 export function buildServiceReport(
   service: ServiceName,
   failures: FailureSummary | undefined,
   run: RunSummary,
+  backlog?: Backlog,
 ): ServiceStatusReport {
   const lastResult: LastResultStatus = {
     time: run.finishedAt.toISOString(),
@@ -64,7 +83,7 @@ export function buildServiceReport(
     failed: run.failed,
     ...(run.message !== undefined && { message: truncateReason(run.message) }),
   };
-  if (!failures) return { name: service, lastResult };
+  if (!failures) return { name: service, lastResult, ...backlogFields(backlog) };
   return {
     name: service,
     failedRecords: {
@@ -76,6 +95,7 @@ export function buildServiceReport(
       })),
     },
     lastResult,
+    ...backlogFields(backlog),
   };
 }
 
@@ -93,6 +113,8 @@ function withoutTimes(report: ServiceStatusReport) {
   return {
     ...report,
     lastResult: { ...report.lastResult, time: '' },
+    ...(report.pendingSince !== undefined && { pendingSince: '' }),
+    ...(report.lastDeliveryTime !== undefined && { lastDeliveryTime: '' }),
     ...(report.failedRecords && {
       failedRecords: {
         ...report.failedRecords,
@@ -102,7 +124,29 @@ function withoutTimes(report: ServiceStatusReport) {
   };
 }
 
-/** True when two reports differ in nothing but timestamps: Automatic mode then skips the write. */
+/** True when two reports differ in nothing but timestamps (a time appearing or going is a difference). */
 export function differsOnlyInTimes(a: ServiceStatusReport, b: ServiceStatusReport): boolean {
   return JSON.stringify(withoutTimes(a)) === JSON.stringify(withoutTimes(b));
+}
+
+/**
+ * While records wait, a written lastDeliveryTime this far behind the service's is written again. The operator judges a
+ * service stalled after three of its periods without a delivery (45 minutes for an Automatic one); a status that shows
+ * a service that still delivers, with the same count waiting, as having delivered nothing for longer than this could
+ * come to look stalled. Rewriting it at most this often keeps it right at the cost of one write per 5 minutes, and
+ * only while a backlog lasts.
+ */
+export const deliveryTimeRefreshMs = 5 * 60_000;
+
+/**
+ * Whether Automatic mode writes `next` after having written `written`: when anything but timestamps differs (a count,
+ * an outcome, a reason), or when records wait and the written lastDeliveryTime lags the new one by
+ * deliveryTimeRefreshMs. Timestamps alone cause no write otherwise: status stays calm while a watcher delivers.
+ */
+export function needsWrite(next: ServiceStatusReport, written: ServiceStatusReport | undefined): boolean {
+  if (!written || !differsOnlyInTimes(next, written)) return true;
+  if (!next.pendingRecords || next.lastDeliveryTime === undefined || written.lastDeliveryTime === undefined) {
+    return false;
+  }
+  return Date.parse(next.lastDeliveryTime) - Date.parse(written.lastDeliveryTime) >= deliveryTimeRefreshMs;
 }

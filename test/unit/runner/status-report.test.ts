@@ -5,7 +5,9 @@ import { CoalescingReporter } from '../../../operator/runner/reporting/coalescin
 import { runnerFieldManagerFor } from '../../../operator/runner/reporting/kubernetes-reporter.ts';
 import {
   buildServiceReport,
+  deliveryTimeRefreshMs,
   differsOnlyInTimes,
+  needsWrite,
   outcomeOf,
   statusApplyBody,
   truncateReason,
@@ -56,6 +58,35 @@ describe('buildServiceReport', () => {
       time: '2026-01-01T11:59:59.000Z',
     });
     expect(Array.from(report.failedRecords!.sample[0]!.reason)).toHaveLength(256);
+  });
+
+  it("reports a delivery service's backlog: how many records wait, since when, and the last delivery", () => {
+    const report = buildServiceReport(
+      'orderDelivery',
+      { count: 1, sample: [] },
+      { finishedAt, processed: 4, failed: 1, completed: true },
+      {
+        pending: 7,
+        pendingSince: new Date('2026-01-01T11:00:00Z'),
+        lastDelivery: new Date('2026-01-01T10:58:00Z'),
+      },
+    );
+    expect(report).toMatchObject({
+      pendingRecords: 7,
+      pendingSince: '2026-01-01T11:00:00.000Z',
+      lastDeliveryTime: '2026-01-01T10:58:00.000Z',
+    });
+    const caughtUp = buildServiceReport(
+      'orderDelivery',
+      undefined,
+      { finishedAt, processed: 0, failed: 0, completed: true },
+      { pending: 0 },
+    );
+    expect(caughtUp).toEqual({
+      name: 'orderDelivery',
+      lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Succeeded', processed: 0, failed: 0 },
+      pendingRecords: 0,
+    });
   });
 
   it('leaves failedRecords out when the store could not be read', () => {
@@ -132,6 +163,50 @@ describe('differsOnlyInTimes', () => {
   });
 });
 
+const backlogAt = (time: string, pending: number, lastDelivery?: string, pendingSince?: string): ServiceStatusReport =>
+  buildServiceReport(
+    'orderDelivery',
+    { count: 0, sample: [] },
+    { finishedAt: new Date(time), processed: 1, failed: 0, completed: true },
+    {
+      pending,
+      ...(pendingSince && { pendingSince: new Date(pendingSince) }),
+      ...(lastDelivery && { lastDelivery: new Date(lastDelivery) }),
+    },
+  );
+
+describe('needsWrite', () => {
+  it('writes the first report, and any that differs in more than its times', () => {
+    expect(needsWrite(backlogAt('2026-01-01T00:00:00Z', 0), undefined)).toBe(true);
+    expect(needsWrite(backlogAt('2026-01-01T00:01:00Z', 3), backlogAt('2026-01-01T00:00:00Z', 2))).toBe(true);
+    expect(needsWrite(backlogAt('2026-01-01T00:01:00Z', 0), backlogAt('2026-01-01T00:00:00Z', 2))).toBe(true);
+  });
+
+  it('does not write for times alone: the last result, the last delivery, pendingSince', () => {
+    const written = backlogAt('2026-01-01T00:00:00Z', 0, '2026-01-01T00:00:00Z');
+    expect(needsWrite(backlogAt('2026-01-01T01:00:00Z', 0, '2026-01-01T01:00:00Z'), written)).toBe(false);
+    const waiting = backlogAt('2026-01-01T00:00:00Z', 2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z');
+    const later = backlogAt('2026-01-01T00:04:00Z', 2, '2026-01-01T00:04:00Z', '2026-01-01T00:04:10Z');
+    expect(needsWrite(later, waiting)).toBe(false);
+  });
+
+  it('writes when records wait and the written last delivery lags by the refresh interval, so a delivering service does not look stalled', () => {
+    const waiting = backlogAt('2026-01-01T00:00:00Z', 2, '2026-01-01T00:00:00Z');
+    const lagging = new Date(Date.parse('2026-01-01T00:00:00Z') + deliveryTimeRefreshMs).toISOString();
+    expect(needsWrite(backlogAt(lagging, 2, lagging), waiting)).toBe(true);
+    // Nothing waits: a stale last delivery can mislead no one.
+    const idle = backlogAt('2026-01-01T00:00:00Z', 0, '2026-01-01T00:00:00Z');
+    expect(needsWrite(backlogAt(lagging, 0, lagging), idle)).toBe(false);
+  });
+
+  it('writes when a time appears or goes', () => {
+    const waiting = backlogAt('2026-01-01T00:00:00Z', 2, undefined);
+    expect(needsWrite(backlogAt('2026-01-01T00:00:01Z', 2, '2026-01-01T00:00:01Z'), waiting)).toBe(true);
+    const since = backlogAt('2026-01-01T00:00:00Z', 2, undefined, '2026-01-01T00:00:00Z');
+    expect(needsWrite(backlogAt('2026-01-01T00:00:01Z', 2, undefined), since)).toBe(true);
+  });
+});
+
 describe('CoalescingReporter', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -161,6 +236,21 @@ describe('CoalescingReporter', () => {
     await reporter.flush();
     expect(inner.reports.map((entry) => entry.report.lastResult.processed)).toEqual([1, 3, 4]);
     expect(inner.reports.every((entry) => entry.owner === owner)).toBe(true);
+  });
+
+  it('writes a changed pending count and drops a pass that moved only the times', async () => {
+    vi.useFakeTimers();
+    const inner = new RecordingReporter();
+    const reporter = new CoalescingReporter(inner, owner, 10_000, createLogger('silent'));
+    reporter.offer(backlogAt('2026-01-01T00:00:00Z', 0, '2026-01-01T00:00:00Z'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    reporter.offer(backlogAt('2026-01-01T00:00:10Z', 0, '2026-01-01T00:00:10Z'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    reporter.offer(backlogAt('2026-01-01T00:00:20Z', 4, '2026-01-01T00:00:10Z', '2026-01-01T00:00:15Z'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    reporter.offer(backlogAt('2026-01-01T00:00:30Z', 4, '2026-01-01T00:00:10Z', '2026-01-01T00:00:15Z'));
+    await reporter.flush();
+    expect(inner.reports.map((entry) => entry.report.pendingRecords)).toEqual([0, 4]);
   });
 
   it('writes again after a failed write even when only the time changed', async () => {
