@@ -53,8 +53,8 @@ function waitForStatus(kind: Kind, name: string, what: string, accept: (owner: O
   });
 }
 
-/** Reports failed records for one service as the runner does: server-side apply to /status as switchyard-runner. */
-async function reportFailedRecords(kind: Kind, name: string, service: string, count: number): Promise<void> {
+/** Reports for one service as its runner does: server-side apply of its fields to /status as switchyard-runner. */
+async function reportAsRunner(kind: Kind, name: string, service: Record<string, unknown>): Promise<void> {
   await custom.patchNamespacedCustomObjectStatus(
     {
       group: 'switchyard.dev',
@@ -66,13 +66,17 @@ async function reportFailedRecords(kind: Kind, name: string, service: string, co
         apiVersion: 'switchyard.dev/v1alpha1',
         kind,
         metadata: { name, namespace: namespace.name },
-        status: { services: [{ name: service, failedRecords: { count } }] },
+        status: { services: [service] },
       },
       fieldManager: runnerFieldManager,
       force: true,
     },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
   );
+}
+
+function reportFailedRecords(kind: Kind, name: string, service: string, count: number): Promise<void> {
+  return reportAsRunner(kind, name, { name: service, failedRecords: { count } });
 }
 
 const trackedBy = 'shops-merchants';
@@ -165,19 +169,57 @@ spec: { suspend: true, warehouse: { url: "https://wms.example.com/api" } }`,
     expect(health).toEqual({ status: 'Suspended', message: readyCondition(paused)?.message });
   });
 
-  it('is Degraded while a runner reports failed records, and Healthy again once they are gone', async () => {
+  it('stays Healthy while a runner reports refused records, and counts them in its message', async () => {
     await applyYaml(namespace.name, intervalMerchant('failing'));
     await waitForReady('Merchant', namespace.name, 'failing');
     await reportFailedRecords('Merchant', 'failing', 'inventory', 3);
-    await waitForStatus('Merchant', 'failing', 'failedRecords 3', (owner) => owner.status?.failedRecords === 3);
+    const failing = await waitForStatus('Merchant', 'failing', 'failedRecords 3', (owner) => {
+      return owner.status?.failedRecords === 3;
+    });
+    expect(readyCondition(failing)?.status).toBe('True');
     expect(await healthOf('Merchant', 'failing').then(({ health }) => health)).toEqual({
-      status: 'Degraded',
-      message: '3 failed records (inventory 3); see status.services',
+      status: 'Healthy',
+      message: `${readyCondition(failing)?.message}; 3 failed records (inventory 3); see status.services`,
     });
 
     await reportFailedRecords('Merchant', 'failing', 'inventory', 0);
     await waitForStatus('Merchant', 'failing', 'failedRecords 0', (owner) => owner.status?.failedRecords === 0);
-    expect((await healthOf('Merchant', 'failing')).health.status).toBe('Healthy');
+    const { live, health } = await healthOf('Merchant', 'failing');
+    expect(health).toEqual({ status: 'Healthy', message: readyCondition(live)?.message });
+  });
+
+  // Enable once operator/reconcile/reconcile.ts judges delivery with operator/reconcile/health.ts.
+  it.skip('is Degraded while a service has stopped delivering, and Healthy again once it delivers', async () => {
+    await applyYaml(namespace.name, intervalMerchant('stopped'));
+    await waitForReady('Merchant', namespace.name, 'stopped');
+    // orderDelivery runs every 10 minutes: three periods are 30 minutes.
+    const longAgo = new Date(Date.now() - 2 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await reportAsRunner('Merchant', 'stopped', {
+      name: 'orderDelivery',
+      pendingRecords: 5,
+      pendingSince: longAgo,
+      lastDeliveryTime: longAgo,
+    });
+    const stalled = await waitForStatus('Merchant', 'stopped', 'DeliveryStalled', (owner) => {
+      return condition(owner, 'Stalled')?.reason === 'DeliveryStalled';
+    });
+    expect(readyCondition(stalled)?.status).toBe('False');
+    expect(condition(stalled, 'Stalled')?.message).toBe(
+      `orderDelivery has delivered nothing while records waited since ${longAgo}, more than 3 periods of 10 minutes: ` +
+        `5 records waiting (last delivery ${longAgo})`,
+    );
+    expect((await healthOf('Merchant', 'stopped')).health).toEqual({
+      status: 'Degraded',
+      message: `DeliveryStalled: ${condition(stalled, 'Stalled')?.message}`,
+    });
+
+    await reportAsRunner('Merchant', 'stopped', {
+      name: 'orderDelivery',
+      pendingRecords: 0,
+      lastDeliveryTime: new Date().toISOString(),
+    });
+    await waitForReady('Merchant', namespace.name, 'stopped');
+    expect((await healthOf('Merchant', 'stopped')).health.status).toBe('Healthy');
   });
 });
 
