@@ -29,6 +29,7 @@ import {
   type ServiceObservation,
   type StatusWriteCause,
 } from './status.ts';
+import { meansOwnerGone, RequestError } from './request-error.ts';
 import { watcherServes } from './watcher-rollout.ts';
 
 export type { ObservedChildren } from './child-kinds.ts';
@@ -49,7 +50,10 @@ export interface ClusterView {
   getJob(namespace: string, name: string): V1Job | undefined;
 }
 
-/** What the reconcile writes, each call one API request. */
+/**
+ * What the reconcile writes, each call one API request. A failed request throws a RequestError: one stable sentence
+ * from the API's answer.
+ */
 export interface ClusterWriter {
   applyChild(child: Child): Promise<void>;
   deleteChild(kind: AppliedKind, namespace: string, name: string): Promise<void>;
@@ -313,7 +317,30 @@ async function ensureMigration(owner: Merchant, context: ReconcileContext): Prom
   }
 }
 
+/** What `error` says, for a status message: a RequestError's sentence, or the first line of anything else. */
+function failureMessage(error: unknown): string {
+  if (error instanceof RequestError) return error.message;
+  const text = error instanceof Error ? error.message : String(error);
+  return `could not write the workloads: ${text.split('\n', 1)[0]}`;
+}
+
+/** The fields of the one log line of a failure: a RequestError's own, or the error itself (a bug: with its stack). */
+export function failureLogFields(error: unknown): Record<string, unknown> {
+  return error instanceof RequestError ? error.logFields : { err: error };
+}
+
 export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): Promise<Outcome> {
+  try {
+    return await reconcileOnce(ref, context);
+  } catch (error) {
+    // The owner or its namespace went away while it was reconciled: an answer expected, not an error.
+    if (!meansOwnerGone(error)) throw error;
+    context.log.debug(failureLogFields(error), 'the object or its namespace is going away; stopping');
+    return {};
+  }
+}
+
+async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<Outcome> {
   const owner = context.view.getOwner(ref);
   // Deleted: the garbage collector removes the children through their owner references.
   if (!owner || owner.metadata.deletionTimestamp) return {};
@@ -369,14 +396,18 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
     changes = await syncChildren(children, observed, context, owner, keepOldWatcher);
     cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
   } catch (error) {
-    const message = `could not write the workloads: ${error instanceof Error ? error.message : String(error)}`;
+    if (meansOwnerGone(error)) throw error;
     await writeStatus(
       owner,
-      { state: 'retrying', reason: reasons.applyFailed, message },
+      { state: 'retrying', reason: reasons.applyFailed, message: failureMessage(error) },
       undefined,
       context,
       now,
-    ).catch((statusError: unknown) => context.log.warn({ err: statusError }, 'could not report the failure in status'));
+    ).catch((statusError: unknown) => {
+      if (!meansOwnerGone(statusError)) {
+        context.log.warn(failureLogFields(statusError), 'could not report the failure in status');
+      }
+    });
     throw error;
   }
   if (changes.length > 0) {
@@ -387,19 +418,20 @@ export async function reconcileOwner(ref: OwnerRef, context: ReconcileContext): 
   }
 
   const services = observeServices(ownerContext, planned.plans, observed, cleanups, owner.status?.services, now);
+  const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
   const cronJobs = children.filter((child) => child.kind === 'CronJob').length;
-  const summary = `${cronJobs} CronJob${cronJobs === 1 ? '' : 's'}${served.length > 0 ? ` and ${served.length} Automatic service${served.length === 1 ? '' : 's'} on watcher ${watcherName(merchant.metadata.name)}` : ''}`;
+  const watcherDeployment = watcherName(merchant.metadata.name);
+  const summary = `${cronJobs} CronJob${cronJobs === 1 ? '' : 's'}${served.length > 0 ? ` and ${served.length} Automatic service${served.length === 1 ? '' : 's'} on watcher ${watcherDeployment}` : ''}`;
+  const watcherChanged = changes.some((change) => change.kind === 'Deployment' && change.action !== 'deleted');
   const verdict: Verdict = waitingForWatcher
     ? {
         state: 'progressing',
         reason: reasons.workloadsProgressing,
-        message: `waiting for Deployment ${watcherName(merchant.metadata.name)} to serve this ${owner.kind}'s Automatic services`,
+        message: `waiting for Deployment ${watcherDeployment} to serve this ${owner.kind}'s Automatic services`,
       }
     : owner.spec.suspend
       ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
       : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` };
-  const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
-  const watcherChanged = changes.some((change) => change.kind === 'Deployment' && change.action !== 'deleted');
   const holdUntil =
     waitingForWatcher && statusIsOutOfDate(owner)
       ? watcherStartingUntil(

@@ -44,6 +44,32 @@ export interface StatusInput {
   now: Date;
 }
 
+/** The fields of a service entry that the operator writes (serviceStatus); every other field is the runner's. */
+const operatorServiceFields = new Set<string>([
+  'name',
+  'schedule',
+  'workload',
+  'nextRunTime',
+  'lastRunTime',
+  'lastSuccessTime',
+  'cleanup',
+]);
+
+/**
+ * What the runner reported in a status, by service: every field of a service entry that the operator does not write
+ * (failedRecords, lastResult, and whatever the runner reports besides). A status update that changes any of them
+ * needs a reconcile (the operator totals failedRecords, and judges from what the runner reports); one that changes
+ * only the operator's own fields is its last write coming back, and needs none.
+ */
+export function runnerFieldsOf(status: OwnerStatus | undefined): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    (status?.services ?? []).map((service) => [
+      service.name,
+      Object.fromEntries(Object.entries(service).filter(([field]) => !operatorServiceFields.has(field))),
+    ]),
+  );
+}
+
 /** The operator's fields of the status. */
 export function computeStatus(input: StatusInput): OwnerStatus {
   const previousConditions: readonly Condition[] = input.current?.conditions ?? [];

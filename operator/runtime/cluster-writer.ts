@@ -1,10 +1,12 @@
 // Every write the operator makes, each one API request: children by server-side apply under the operator's field
-// manager, status under a manager of its own (the runner has a third), cleanup Jobs by create.
+// manager, status under a manager of its own (the runner has a third), cleanup Jobs by create. A failure is thrown as
+// a RequestError: what the API server answered, in one stable sentence, never the client's exception (headers and all).
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { group, kinds, version, type Owner, type OwnerStatus } from '../api/v1alpha1/types.ts';
 import { childKinds, type Child } from '../reconcile/child-kinds.ts';
 import type { ClusterWriter, EventRecorder } from '../reconcile/reconcile.ts';
+import { describeApiError, RequestError, type RequestVerb } from '../reconcile/request-error.ts';
 import type { Metrics } from './metrics.ts';
 
 export const operatorFieldManager = 'switchyard-operator';
@@ -12,6 +14,21 @@ export const statusFieldManager = 'switchyard-operator-status';
 
 const isConflict = (error: unknown) => (error as { code?: number }).code === 409;
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;
+
+/** Runs one request; its failure becomes a RequestError about `kind namespace/name`. */
+async function request<T>(
+  verb: RequestVerb,
+  kind: string,
+  namespace: string,
+  name: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new RequestError(verb, kind, namespace, name, describeApiError(error));
+  }
+}
 
 export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics): ClusterWriter {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
@@ -21,8 +38,12 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
   return {
     async applyChild(child: Child) {
       metrics.apiWrites.inc({ verb: 'apply' });
-      // force: the operator owns these fields; a hand edit is taken back.
-      await objects.patch(child, undefined, undefined, operatorFieldManager, true, k8s.PatchStrategy.ServerSideApply);
+      const { namespace, name } = child.metadata!;
+      // force: the operator owns these fields; a hand edit is taken back. The reconcile has made sure the object is
+      // its own (or absent) first.
+      await request('apply', child.kind, namespace!, name!, () =>
+        objects.patch(child, undefined, undefined, operatorFieldManager, true, k8s.PatchStrategy.ServerSideApply),
+      );
     },
     async deleteChild(kind, namespace, name) {
       metrics.apiWrites.inc({ verb: 'delete' });
@@ -37,42 +58,42 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
           'Background',
         );
       } catch (error) {
-        if (!isNotFound(error)) throw error;
+        if (!isNotFound(error)) throw new RequestError('delete', kind, namespace, name, describeApiError(error));
       }
     },
     async createJob(job) {
       metrics.apiWrites.inc({ verb: 'create' });
+      const { namespace, name } = job.metadata!;
       try {
-        await batch.createNamespacedJob({
-          namespace: job.metadata!.namespace!,
-          body: job,
-          fieldManager: operatorFieldManager,
-        });
+        await batch.createNamespacedJob({ namespace: namespace!, body: job, fieldManager: operatorFieldManager });
         return true;
       } catch (error) {
         if (isConflict(error)) return false;
-        throw error;
+        throw new RequestError('create', 'Job', namespace!, name!, describeApiError(error));
       }
     },
     async applyStatus(owner: Owner, status: OwnerStatus) {
       metrics.apiWrites.inc({ verb: 'status' });
-      await custom.patchNamespacedCustomObjectStatus(
-        {
-          group,
-          version,
-          plural: kinds[owner.kind].plural,
-          namespace: owner.metadata.namespace,
-          name: owner.metadata.name,
-          body: {
-            apiVersion: `${group}/${version}`,
-            kind: owner.kind,
-            metadata: { name: owner.metadata.name, namespace: owner.metadata.namespace },
-            status,
+      const { namespace, name } = owner.metadata;
+      await request('write the status of', owner.kind, namespace, name, () =>
+        custom.patchNamespacedCustomObjectStatus(
+          {
+            group,
+            version,
+            plural: kinds[owner.kind].plural,
+            namespace: owner.metadata.namespace,
+            name: owner.metadata.name,
+            body: {
+              apiVersion: `${group}/${version}`,
+              kind: owner.kind,
+              metadata: { name: owner.metadata.name, namespace: owner.metadata.namespace },
+              status,
+            },
+            fieldManager: statusFieldManager,
+            force: true,
           },
-          fieldManager: statusFieldManager,
-          force: true,
-        },
-        applyHeader,
+          applyHeader,
+        ),
       );
     },
   };
@@ -113,7 +134,11 @@ export function createEventRecorder(
             },
           },
         })
-        .catch(onError);
+        .catch((error: unknown) =>
+          onError(
+            new RequestError('create', 'Event', owner.metadata.namespace, owner.metadata.name, describeApiError(error)),
+          ),
+        );
     },
   };
 }

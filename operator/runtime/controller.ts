@@ -7,6 +7,7 @@ import { childKindNames, childKinds, noChildren, type ChildKind } from '../recon
 import type { RunnerSettings } from '../reconcile/desired.ts';
 import { componentLabel, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
 import {
+  failureLogFields,
   reconcileOwner,
   type ClusterView,
   type ClusterWriter,
@@ -15,6 +16,7 @@ import {
 } from '../reconcile/reconcile.ts';
 import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
 import type { Metrics } from './metrics.ts';
+import { ownerChange, ownerFactsOf, type OwnerFacts } from './owner-events.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {
@@ -61,8 +63,8 @@ export class Controller {
   /** Owner key → the names of its children, per kind, so a reconcile need not scan the namespace. */
   readonly #childIndex = new Map<string, Record<ChildKind, Set<string>>>();
   readonly #queue: WorkQueue;
-  /** The generation last seen of each Merchant, so that its status updates do not wake all its Carts. */
-  readonly #merchantGenerations = new Map<string, number | undefined>();
+  /** What was last seen of each Merchant and Cart that a reconcile reads (see owner-events.ts). */
+  readonly #ownerFacts = new Map<string, OwnerFacts>();
   /** Merchant key → the names of the Carts that name it, so its watcher knows whom it serves. */
   readonly #cartsByMerchant = new Map<string, Set<string>>();
   /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
@@ -117,13 +119,17 @@ export class Controller {
     >;
   }
 
+  #informerSets(): InformerSet[] {
+    return [...Object.values(this.#owners), ...Object.values(this.#children)];
+  }
+
   get synced(): boolean {
     return this.#synced;
   }
 
   async start(): Promise<void> {
     const { log, metrics } = this.#options;
-    await Promise.all([...Object.values(this.#owners), ...Object.values(this.#children)].map((set) => set.start()));
+    await Promise.all(this.#informerSets().map((set) => set.start()));
     this.#synced = true;
     log.info('caches synced; reconciling');
     const view = this.#view();
@@ -146,10 +152,12 @@ export class Controller {
         if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);
         metrics.reconciles.inc({ kind: ref.kind, result: 'success' });
       } catch (error) {
+        // Retried with the queue's exponential backoff: the failure's own status write does not bring it back sooner.
         const retryInMs = this.#queue.addRateLimited(key);
         metrics.reconciles.inc({ kind: ref.kind, result: 'error' });
         metrics.reconcileErrors.inc({ kind: ref.kind });
-        keyLog.warn({ err: error, retryInMs }, 'reconcile failed; retrying');
+        // One line: verb, object, code, reason and message of the API's answer.
+        keyLog.warn({ ...failureLogFields(error), retryInMs }, 'reconcile failed; retrying');
       } finally {
         stopTimer();
       }
@@ -161,7 +169,7 @@ export class Controller {
   async stop(): Promise<void> {
     clearTimeout(this.#resyncTimer);
     await this.#queue.shutdown();
-    await Promise.all([...Object.values(this.#owners), ...Object.values(this.#children)].map((set) => set.stop()));
+    await Promise.all(this.#informerSets().map((set) => set.stop()));
   }
 
   #view(): ClusterView {
@@ -212,16 +220,20 @@ export class Controller {
     const name = object.metadata?.name;
     if (!namespace || !name) return;
     const key = ownerKey({ kind, namespace, name });
+    const facts = present ? ownerFactsOf(object) : undefined;
+    const change = ownerChange(this.#ownerFacts.get(key), facts);
+    if (facts) this.#ownerFacts.set(key, facts);
+    else this.#ownerFacts.delete(key);
+    // The operator's own status writes come back as updates: they need no reconcile (see owner-events.ts).
+    if (change === 'none') return;
     this.#queue.add(key);
+    // Failed records reported by the runner concern this object's status alone.
+    if (change === 'runner') return;
     if (kind === 'Cart') {
       this.#indexCart(key, namespace, name, present ? (object as Cart).spec?.merchantRef?.name : undefined);
       return;
     }
-    // Carts follow their Merchant's existence and spec (its time zone), not its status updates.
-    const generation = object.metadata?.generation;
-    if (present && this.#merchantGenerations.get(key) === generation) return;
-    if (present) this.#merchantGenerations.set(key, generation);
-    else this.#merchantGenerations.delete(key);
+    // Carts follow their Merchant's existence and spec (its time zone).
     this.#enqueueCartsOf(key, namespace);
   }
 

@@ -2,6 +2,7 @@
 // after any other error it stops for good, so each one here is supervised and restarted with backoff.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { describeApiError } from '../reconcile/request-error.ts';
 import { backoffDelay } from './workqueue.ts';
 
 export interface ResourceType {
@@ -150,7 +151,9 @@ export class SupervisedInformer {
     this.#failedSinceStart = true;
     this.#failures += 1;
     const delay = backoffDelay(this.#failures, restartBackoff, Math.random);
-    this.#log.warn({ err: error, retryInMs: delay }, 'watch failed; restarting the informer');
+    // One line: the API's answer (code, reason, message), not the client's exception with its request headers.
+    const { code, reason, message } = describeApiError(error);
+    this.#log.warn({ code, reason, message, retryInMs: delay }, 'watch failed; restarting the informer');
     this.#restartTimer = setTimeout(() => {
       this.#startOnce().catch((startError: unknown) => this.#restartLater(startError));
     }, delay);

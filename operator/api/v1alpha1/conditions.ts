@@ -25,7 +25,10 @@ export const conditionReasons = {
   merchantNotFound: 'MerchantNotFound',
   /** Reconciling: the merchant's watcher is rolling out, and does not serve this object's Automatic services yet. */
   workloadsProgressing: 'WorkloadsProgressing',
-  /** Reconciling: writing a workload failed; retried with backoff. */
+  /**
+   * Reconciling: writing a workload failed; retried with the work queue's exponential backoff (up to 5 minutes). The
+   * message names the object and gives the API server's code, reason and message.
+   */
   applyFailed: 'ApplyFailed',
   /**
    * Stalled: a credentialsSecretRef names the hub store's Secret (the operator's database Secret setting). Runner pods

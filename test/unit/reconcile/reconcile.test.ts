@@ -11,6 +11,7 @@ import {
   type OwnerRef,
   type ReconcileContext,
 } from '../../../operator/reconcile/reconcile.ts';
+import { RequestError } from '../../../operator/reconcile/request-error.ts';
 import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
 import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
 import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
@@ -19,6 +20,9 @@ import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../suppo
 function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
   const children = new Map<string, Child>();
+  const events: string[] = [];
+  /** Makes the next writes of these kinds fail as the writer reports failures. */
+  const failures = new Map<string, Error>();
   const createdAt = new Map<string, Date>();
   const jobs: (V1Job & { kind: 'Job' })[] = [];
   const writes: string[] = [];
@@ -53,18 +57,24 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
       owners.filter((owner): owner is Cart => owner.kind === 'Cart' && owner.spec.merchantRef.name === merchant.name),
     getJob: (_namespace, name) => jobs.find((job) => job.metadata?.name === name),
   };
+  const fail = (key: string) => {
+    const failure = failures.get(key);
+    return failure ? Promise.reject(failure) : undefined;
+  };
   const context = (now: Date): ReconcileContext => ({
     view,
     now: () => now,
     settings: runnerSettingsFixture,
     log: pino({ level: 'silent' }),
-    events: { record: () => undefined },
+    events: { record: (owner, type, reason, message) => events.push(`${type} ${reason}: ${message}`) },
     onCleanupStarted: () => undefined,
     onStatusWritten: (cause) => causes.push(cause),
     writer: {
       applyChild: (child) => {
         const key = `${child.kind}/${child.metadata!.name!}`;
         writes.push(`apply ${key}`);
+        const failed = fail(`apply ${child.kind}`);
+        if (failed) return failed;
         if (!children.has(key)) createdAt.set(key, now);
         children.set(key, structuredClone(child));
         return Promise.resolve();
@@ -82,6 +92,8 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
       },
       applyStatus: (owner, status) => {
         writes.push(`status ${owner.kind}/${owner.metadata.name}`);
+        const failed = fail('status');
+        if (failed) return failed;
         // What the API server would then hold: the runner's fields merged with the operator's.
         statuses.set(`${owner.kind}/${owner.metadata.name}`, structuredClone(status));
         return Promise.resolve();
@@ -90,7 +102,18 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   });
   const cleanupJobs = () => jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'cleanup');
   const makeWatchersAvailable = () => (rollout.available = true);
-  return { children, jobs, cleanupJobs, writes, causes, statuses, context, makeWatchersAvailable };
+  return {
+    children,
+    events,
+    failures,
+    jobs,
+    cleanupJobs,
+    writes,
+    causes,
+    statuses,
+    context,
+    makeWatchersAvailable,
+  };
 }
 
 const ref = (owner: Owner): OwnerRef => ({ kind: owner.kind, namespace: 'shops', name: owner.metadata.name });
@@ -330,6 +353,74 @@ describe('reconcileOwner', () => {
       const cluster = fakeCluster([suspended]);
       await reconcileOwner(ref(suspended), cluster.context(new Date(morning.getTime() + 60_000)));
       expect(cluster.cleanupJobs()).toHaveLength(0);
+    });
+  });
+
+  describe('when things go wrong', () => {
+    const conditionsOf = (cluster: ReturnType<typeof fakeCluster>, key: string) =>
+      Object.fromEntries(
+        (cluster.statuses.get(key)?.conditions ?? []).map((condition) => [
+          condition.type,
+          `${condition.status} ${condition.reason}: ${condition.message}`,
+        ]),
+      );
+    const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+    const immutableSelector = () =>
+      new RequestError('apply', 'Deployment', 'shops', 'acme-watcher', {
+        code: 422,
+        reason: 'Invalid',
+        message: 'Deployment.apps "acme-watcher" is invalid: spec.selector: Invalid value: {}: field is immutable',
+        causes: ['FieldValueInvalid'],
+      });
+
+    it('reports a failing write once, in the API server words, and leaves the retry to the queue', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      cluster.failures.set('apply Deployment', immutableSelector());
+      await expect(reconcileOwner(ref(merchant), cluster.context(now))).rejects.toBeInstanceOf(RequestError);
+      expect(conditionsOf(cluster, 'Merchant/acme')).toEqual({
+        Ready:
+          'False ApplyFailed: could not apply Deployment acme-watcher: 422 Invalid: Deployment.apps "acme-watcher" ' +
+          'is invalid: spec.selector: Invalid value: {}: field is immutable',
+        Reconciling:
+          'True ApplyFailed: could not apply Deployment acme-watcher: 422 Invalid: Deployment.apps "acme-watcher" ' +
+          'is invalid: spec.selector: Invalid value: {}: field is immutable',
+      });
+      // The same failure again (a fresh exception): the same status, so nothing is written but the failing apply.
+      cluster.failures.set('apply Deployment', immutableSelector());
+      cluster.writes.length = 0;
+      await expect(reconcileOwner(ref(merchant), cluster.context(at(1)))).rejects.toBeInstanceOf(RequestError);
+      expect(cluster.writes).toEqual(['apply Deployment/acme-watcher']);
+    });
+
+    it('stops quietly, writing no status, when the namespace is being terminated or the object is gone', async () => {
+      const merchant = merchantFixture();
+      const terminating = fakeCluster([merchant]);
+      terminating.failures.set(
+        'apply ServiceAccount',
+        new RequestError('apply', 'ServiceAccount', 'shops', 'acme-runner', {
+          code: 403,
+          reason: 'Forbidden',
+          message:
+            'serviceaccounts "acme-runner" is forbidden: unable to create new content in namespace shops because it is being terminated',
+          causes: ['NamespaceTerminating'],
+        }),
+      );
+      await expect(reconcileOwner(ref(merchant), terminating.context(now))).resolves.toEqual({});
+      expect(terminating.writes.filter((write) => write.startsWith('status'))).toEqual([]);
+
+      const gone = fakeCluster([merchant]);
+      gone.failures.set(
+        'status',
+        new RequestError('write the status of', 'Merchant', 'shops', 'acme', {
+          code: 404,
+          reason: 'NotFound',
+          message: 'merchants.switchyard.dev "acme" not found',
+          causes: [],
+        }),
+      );
+      await reconcileOwner(ref(merchant), gone.context(now));
+      await expect(reconcileOwner(ref(merchant), gone.context(at(1)))).resolves.toEqual({});
     });
   });
 });
