@@ -12,10 +12,17 @@ export type Verdict =
       reason: typeof reasons.workloadsProgressing | typeof reasons.merchantNotFound;
       message: string;
     }
-  /** Someone must act: a spec error (not retried until the spec changes), or a service that stopped delivering. */
+  /**
+   * Someone must act: a spec error (not retried until the spec changes), another's object in the way, or a service
+   * that has stopped delivering.
+   */
   | {
       state: 'stalled';
-      reason: typeof reasons.invalidSpec | typeof reasons.forbiddenSecret | typeof reasons.deliveryStalled;
+      reason:
+        | typeof reasons.invalidSpec
+        | typeof reasons.forbiddenSecret
+        | typeof reasons.nameConflict
+        | typeof reasons.deliveryStalled;
       message: string;
     }
   /** A transient failure: retried with backoff. */

@@ -19,7 +19,8 @@ import {
   type ServicePlan,
   type WatchSource,
 } from './desired.ts';
-import { childName, cleanupTimeAnnotation, migrateJobName, watcherName } from './names.ts';
+import { childName, cleanupTimeAnnotation, componentLabel, migrateJobName, watcherName } from './names.ts';
+import { nameConflictMessage, ownershipOf } from './ownership.ts';
 import { planServices, scheduleSeed } from './plan.ts';
 import {
   computeStatus,
@@ -56,6 +57,11 @@ export interface ClusterView {
  */
 export interface ClusterWriter {
   applyChild(child: Child): Promise<void>;
+  /**
+   * Reads an object straight from the API server: only for a child the caches do not hold, to see, before the first
+   * apply, whether something else already has its name. Undefined when there is none.
+   */
+  readChild(kind: AppliedKind, namespace: string, name: string): Promise<KubernetesObject | undefined>;
   deleteChild(kind: AppliedKind, namespace: string, name: string): Promise<void>;
   /** Creates a Job; false when a Job of that name exists already (it ran). */
   createJob(job: V1Job & { kind: 'Job' }): Promise<boolean>;
@@ -95,9 +101,29 @@ function appliedChildren(observed: ObservedChildren): { kind: AppliedKind; objec
   return appliedKinds.flatMap((kind) => observed[kind].map((object: KubernetesObject) => ({ kind, object })));
 }
 
+/** An object in the way of a child: someone else's, named with whose it is. */
+interface NameConflict {
+  kind: AppliedKind;
+  name: string;
+  holder: string;
+}
+
+interface SyncResult {
+  changes: ChildChange[];
+  /** Objects of others that bear a child's name: left exactly as they are. */
+  conflicts: NameConflict[];
+  /** Children of a deleted object of the same kind and name, which the garbage collector is removing. */
+  leftovers: string[];
+  /** The runner identity's name is taken: nothing that would run as it (workloads, cleanups) was written. */
+  identityBlocked: boolean;
+}
+
 /**
  * Applies each child that is missing or differs from what is wanted, and deletes the unwanted, except those `keep`
- * spares for now; returns what changed.
+ * spares for now; returns what changed. Only objects this owner controls are ever written or deleted: a child the
+ * caches do not hold is looked up first, and if that name is taken by anything else, it is reported and left alone
+ * (the operator never adopts). Checking before the first apply rather than creating with POST keeps every field with
+ * one apply manager, so that a field later dropped from the wanted object is removed.
  */
 async function syncChildren(
   desired: Child[],
@@ -105,21 +131,43 @@ async function syncChildren(
   context: ReconcileContext,
   owner: Owner,
   keep: (kind: AppliedKind, object: KubernetesObject) => boolean,
-): Promise<ChildChange[]> {
-  const changes: ChildChange[] = [];
+): Promise<SyncResult> {
+  const result: SyncResult = { changes: [], conflicts: [], leftovers: [], identityBlocked: false };
   const existing = appliedChildren(observed);
   const find = (kind: AppliedKind, name: string | undefined) =>
     existing.find((entry) => entry.kind === kind && entry.object.metadata?.name === name);
+  const { namespace } = owner.metadata;
   for (const child of desired) {
-    const current = find(child.kind, child.metadata?.name);
-    if (current && isSubset(child, current.object)) continue;
+    const name = child.metadata!.name!;
+    const identity = child.metadata?.labels?.[componentLabel] === 'identity';
+    // The identity comes first. Once any of it is someone else's, nothing more is written: no binding may grant to
+    // (or from) what is not ours, and no pod may run as it.
+    if (result.identityBlocked) continue;
+    const cached = find(child.kind, name)?.object;
+    const current = cached ?? (await context.writer.readChild(child.kind, namespace, name));
+    if (current) {
+      const ownership = ownershipOf(current, owner);
+      if (ownership.state === 'predecessor') {
+        result.leftovers.push(`${child.kind} ${name}`);
+        continue;
+      }
+      if (ownership.state === 'foreign') {
+        // The caches drop field managers: read the object to say who manages it.
+        const described =
+          cached && !current.metadata?.ownerReferences?.length
+            ? ownershipOf((await context.writer.readChild(child.kind, namespace, name)) ?? current, owner)
+            : ownership;
+        const holder = described.state === 'foreign' ? described.holder : ownership.holder;
+        result.conflicts.push({ kind: child.kind, name, holder });
+        if (identity) result.identityBlocked = true;
+        continue;
+      }
+      // Only the caches' copy is compared: it is what the informers keep up to date.
+      if (cached && isSubset(child, cached)) continue;
+    }
     await context.writer.applyChild(child);
-    const change: ChildChange = {
-      kind: child.kind,
-      name: child.metadata!.name!,
-      action: current ? 'updated' : 'created',
-    };
-    changes.push(change);
+    const change: ChildChange = { kind: child.kind, name, action: current ? 'updated' : 'created' };
+    result.changes.push(change);
     context.events.record(
       owner,
       'Normal',
@@ -131,8 +179,10 @@ async function syncChildren(
   for (const { kind, object } of existing) {
     if (desired.some((child) => child.kind === kind && child.metadata?.name === object.metadata?.name)) continue;
     if (keep(kind, object)) continue;
+    // Labelled as ours is not enough: only what this owner controls is deleted.
+    if (ownershipOf(object, owner).state !== 'ours') continue;
     await context.writer.deleteChild(kind, object.metadata!.namespace!, object.metadata!.name!);
-    changes.push({ kind, name: object.metadata!.name!, action: 'deleted' });
+    result.changes.push({ kind, name: object.metadata!.name!, action: 'deleted' });
     context.events.record(
       owner,
       'Normal',
@@ -140,7 +190,7 @@ async function syncChildren(
       `Deleted ${kind} ${object.metadata!.name!} (replaced or disabled)`,
     );
   }
-  return changes;
+  return result;
 }
 
 function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | undefined): Date | undefined {
@@ -317,6 +367,14 @@ async function ensureMigration(owner: Merchant, context: ReconcileContext): Prom
   }
 }
 
+/**
+ * A name taken by someone else's object is looked at again this often: its deletion is not seen (the informers watch
+ * only what the operator manages), and a spec change or any event of the owner's own children comes sooner.
+ */
+export const nameConflictRecheckMs = 5 * 60_000;
+/** Children of a deleted predecessor go within seconds; their deletion events come back here, this is a fallback. */
+const leftoverRecheckMs = 10_000;
+
 /** What `error` says, for a status message: a RequestError's sentence, or the first line of anything else. */
 function failureMessage(error: unknown): string {
   if (error instanceof RequestError) return error.message;
@@ -386,15 +444,18 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     .childrenOf(merchantRef)
     .Deployment.find((deployment) => deployment.metadata?.name === watcherName(merchant.metadata.name));
   const waitingForWatcher = served.length > 0 && !watcherServes(watcher, { owner, plans: served });
-  let cleanups: CleanupTimes;
-  let changes: ChildChange[];
+  let cleanups: CleanupTimes | undefined;
+  let sync: SyncResult;
   try {
     if (owner.kind === 'Merchant') await ensureMigration(owner, context);
     // Watchers of the older one-per-service shape stay until the merchant's watcher serves their services.
     const keepOldWatcher = (kind: AppliedKind, object: KubernetesObject) =>
       kind === 'Deployment' && object.metadata?.name !== watcherName(merchant.metadata.name) && waitingForWatcher;
-    changes = await syncChildren(children, observed, context, owner, keepOldWatcher);
-    cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
+    sync = await syncChildren(children, observed, context, owner, keepOldWatcher);
+    // Cleanup runs run as the runner identity too: not as someone else's ServiceAccount.
+    if (!sync.identityBlocked) {
+      cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
+    }
   } catch (error) {
     if (meansOwnerGone(error)) throw error;
     await writeStatus(
@@ -410,6 +471,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     });
     throw error;
   }
+  const { changes } = sync;
   if (changes.length > 0) {
     context.log.info(
       { changed: changes.map((change) => `${change.action} ${change.kind} ${change.name}`) },
@@ -417,8 +479,28 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     );
   }
 
-  const services = observeServices(ownerContext, planned.plans, observed, cleanups, owner.status?.services, now);
-  const nextCleanups = services.map((service) => service.cleanup?.nextTimes[0]);
+  const services = cleanups
+    ? observeServices(ownerContext, planned.plans, observed, cleanups, owner.status?.services, now)
+    : undefined;
+  const nextCleanups = (services ?? []).map((service) => service.cleanup?.nextTimes[0]);
+  if (sync.conflicts.length > 0) {
+    const message = nameConflictMessage(sync.conflicts);
+    context.log.warn({ conflicts: sync.conflicts.map(({ kind, name }) => `${kind} ${name}`) }, message);
+    await writeStatus(owner, { state: 'stalled', reason: reasons.nameConflict, message }, services, context, now);
+    return { requeueAfterMs: earliest([new Date(now.getTime() + nameConflictRecheckMs), ...nextCleanups], now) };
+  }
+  if (sync.leftovers.length > 0) {
+    const message = `waiting for the garbage collector to remove ${sync.leftovers.join(', ')} of a deleted ${owner.kind} ${owner.metadata.name}`;
+    await writeStatus(
+      owner,
+      { state: 'progressing', reason: reasons.workloadsProgressing, message },
+      services,
+      context,
+      now,
+    );
+    return { requeueAfterMs: earliest([new Date(now.getTime() + leftoverRecheckMs), ...nextCleanups], now) };
+  }
+
   const cronJobs = children.filter((child) => child.kind === 'CronJob').length;
   const watcherDeployment = watcherName(merchant.metadata.name);
   const summary = `${cronJobs} CronJob${cronJobs === 1 ? '' : 's'}${served.length > 0 ? ` and ${served.length} Automatic service${served.length === 1 ? '' : 's'} on watcher ${watcherDeployment}` : ''}`;

@@ -45,6 +45,15 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
         objects.patch(child, undefined, undefined, operatorFieldManager, true, k8s.PatchStrategy.ServerSideApply),
       );
     },
+    async readChild(kind, namespace, name) {
+      const { apiVersion } = childKinds[kind];
+      try {
+        return await objects.read({ apiVersion, kind, metadata: { name, namespace } });
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw new RequestError('get', kind, namespace, name, describeApiError(error));
+      }
+    },
     async deleteChild(kind, namespace, name) {
       metrics.apiWrites.inc({ verb: 'delete' });
       const { apiVersion } = childKinds[kind];

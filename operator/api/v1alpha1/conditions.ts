@@ -31,6 +31,12 @@ export const conditionReasons = {
    */
   applyFailed: 'ApplyFailed',
   /**
+   * Stalled: an object the operator would create (the runner ServiceAccount, Role or RoleBinding, the watcher
+   * Deployment, a CronJob) already exists and is not the operator's; the message names it and its owner or field
+   * managers. The operator changes nothing on it and looks again every few minutes (its deletion is not watched).
+   */
+  nameConflict: 'NameConflict',
+  /**
    * Stalled: a credentialsSecretRef names the hub store's Secret (the operator's database Secret setting). Runner pods
    * read the Secret a Merchant or Cart names, so that would hand the namespace's hub-store URL to its endpoint.
    */

@@ -1,12 +1,15 @@
 // When things go wrong, on the local cluster: a write that keeps failing is retried with backoff and reported in one
-// stable sentence (a handful of API writes in 30 seconds, not thousands).
+// stable sentence (a handful of API writes in 30 seconds, not thousands); objects of someone else's that bear a
+// child's name are reported and left exactly as they are, also when the Merchant goes.
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
-import { eventually, useTestNamespace } from '../support/cluster.ts';
+import { eventually, isNotFound, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
-import { apps, applyYaml, getOwner, waitForReady } from '../support/switchyard.ts';
+import { apps, applyYaml, core, custom, getOwner, listWorkloads, waitForReady } from '../support/switchyard.ts';
 
 const namespace = useTestNamespace('faults');
+const rbacApi = testKubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
 let operator: RunningOperator | undefined;
 
 afterAll(async () => {
@@ -38,6 +41,19 @@ function waitForCondition(name: string, type: string, reason: string): Promise<O
     const owner = await getOwner('Merchant', namespace.name, name);
     const condition = conditionOf(owner, type);
     return condition?.status === 'True' && condition.reason === reason ? owner : undefined;
+  });
+}
+
+async function deleteMerchant(name: string): Promise<void> {
+  const target = { group: 'switchyard.dev', version: 'v1alpha1', namespace: namespace.name, plural: 'merchants', name };
+  await custom.deleteNamespacedCustomObject(target);
+  await eventually(`Merchant ${name} to be gone`, async () => {
+    try {
+      await custom.getNamespacedCustomObject(target);
+      return undefined;
+    } catch (error) {
+      return isNotFound(error) ? true : undefined;
+    }
   });
 }
 
@@ -115,5 +131,95 @@ describe('a write that keeps failing', () => {
     // Out of the way, the Deployment is made as wanted at once: backoff holds back retries, not events.
     await apps.deleteNamespacedDeployment({ namespace: namespace.name, name: 'stuck-watcher' });
     await waitForReady('Merchant', namespace.name, 'stuck');
+  });
+});
+
+describe('objects of the same name that are not ours', () => {
+  it('a foreign ServiceAccount: the Merchant is Stalled with NameConflict, and the ServiceAccount left as it is', async () => {
+    operator ??= await startOperator(namespace.name);
+    await applyYaml(
+      namespace.name,
+      `apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: gitlab-runner, labels: { team: ci } }`,
+    );
+    const before = await core.readNamespacedServiceAccount({ namespace: namespace.name, name: 'gitlab-runner' });
+    await applyYaml(namespace.name, merchant('gitlab'));
+
+    const stalled = await waitForCondition('gitlab', 'Stalled', 'NameConflict');
+    const message =
+      'ServiceAccount gitlab-runner exists and is not ours (managed by kubectl-client-side-apply); rename or delete it';
+    expect(conditionOf(stalled, 'Stalled')?.message).toBe(message);
+    expect(conditionOf(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'NameConflict' });
+    const events = JSON.parse(
+      await kubectl([
+        'get',
+        'events',
+        '-n',
+        namespace.name,
+        '--field-selector',
+        'reason=NameConflict,involvedObject.name=gitlab',
+        '-o',
+        'json',
+      ]),
+    ) as { items: { type: string; message?: string; note?: string }[] };
+    expect(events.items.map((event) => `${event.type}: ${event.message ?? event.note}`)).toContain(
+      `Warning: ${message}`,
+    );
+
+    // Nothing of the Merchant's was made that would run as, or grant to, that ServiceAccount.
+    const labelSelector = 'switchyard.dev/owner=gitlab,switchyard.dev/owner-kind=Merchant';
+    expect((await rbacApi.listNamespacedRoleBinding({ namespace: namespace.name, labelSelector })).items).toEqual([]);
+    expect((await listWorkloads(namespace.name)).filter((name) => name.includes('/gitlab-'))).toEqual([]);
+    const untouched = await core.readNamespacedServiceAccount({ namespace: namespace.name, name: 'gitlab-runner' });
+    expect(untouched.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(untouched.metadata?.ownerReferences).toBeUndefined();
+
+    // The Merchant goes; the ServiceAccount stays (it was never given an owner reference to be collected by).
+    await deleteMerchant('gitlab');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const still = await core.readNamespacedServiceAccount({ namespace: namespace.name, name: 'gitlab-runner' });
+    expect(still.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+
+  it("a foreign watcher Deployment: NameConflict naming its managers; the Merchant's CronJobs are made, it is not", async () => {
+    operator ??= await startOperator(namespace.name);
+    await applyYaml(
+      namespace.name,
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: shop-watcher, labels: { app: shop-web } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: shop-web } }
+  template:
+    metadata: { labels: { app: shop-web } }
+    spec: { containers: [{ name: web, image: "nginx:1.27" }] }`,
+    );
+    const before = await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'shop-watcher' });
+    await applyYaml(namespace.name, merchant('shop'));
+
+    const stalled = await waitForCondition('shop', 'Stalled', 'NameConflict');
+    // The Deployment controller writes its revision annotation, so it may be named as a manager too.
+    expect(conditionOf(stalled, 'Stalled')?.message).toMatch(
+      /^Deployment shop-watcher exists and is not ours \(managed by (kube-controller-manager, )?kubectl-client-side-apply\); rename or delete it$/,
+    );
+    const ownWorkloads = async () => (await listWorkloads(namespace.name)).filter((name) => name.includes('/shop-'));
+    await eventually('the CronJobs of Merchant shop', async () => {
+      const workloads = await ownWorkloads();
+      return workloads.length === 2 ? workloads : undefined;
+    });
+    expect(await ownWorkloads()).toEqual(['CronJob/shop-inventory', 'CronJob/shop-shipping-confirmations']);
+    const untouched = await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'shop-watcher' });
+    expect(untouched.metadata?.ownerReferences).toBeUndefined();
+    expect(untouched.metadata?.managedFields?.map((entry) => entry.manager)).not.toContain('switchyard-operator');
+    expect(untouched.spec?.template).toEqual(before.spec?.template);
+    expect(untouched.metadata?.generation).toBe(before.metadata?.generation);
+
+    await deleteMerchant('shop');
+    await eventually('the CronJobs of Merchant shop to be collected', async () =>
+      (await ownWorkloads()).every((name) => !name.startsWith('CronJob/')) ? true : undefined,
+    );
+    const still = await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'shop-watcher' });
+    expect(still.metadata?.ownerReferences).toBeUndefined();
+    expect(still.spec?.template).toEqual(before.spec?.template);
   });
 });

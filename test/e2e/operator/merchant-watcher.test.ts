@@ -241,8 +241,16 @@ describe("a merchant's one watcher", () => {
   });
 
   it('replaces the watchers of the one-per-service shape on upgrade', async () => {
-    // What the operator made before: a Deployment per Automatic service, labelled as its children.
-    const legacy = (name: string, ownerKind: string, owner: string, service: string) => {
+    // The upgrade: the operator stops, and the new one starts to find what 0.1 made for a Merchant and a Cart.
+    await operator.stop();
+    await applyYaml(namespace.name, [merchant('old', ''), cart('old-web', 'old')].join('\n---\n'));
+    const uids = {
+      Merchant: (await getOwner('Merchant', namespace.name, 'old')).metadata.uid,
+      Cart: (await getOwner('Cart', namespace.name, 'old-web')).metadata.uid,
+    };
+    // What the operator made before: a Deployment per Automatic service, labelled as its children and controlled by
+    // their owner.
+    const legacy = (name: string, ownerKind: 'Merchant' | 'Cart', owner: string, service: string) => {
       const labels = {
         'app.kubernetes.io/managed-by': 'switchyard',
         'app.kubernetes.io/name': 'switchyard-runner',
@@ -254,7 +262,20 @@ describe("a merchant's one watcher", () => {
       return apps.createNamespacedDeployment({
         namespace: namespace.name,
         body: {
-          metadata: { name, labels },
+          metadata: {
+            name,
+            labels,
+            ownerReferences: [
+              {
+                apiVersion: 'switchyard.dev/v1alpha1',
+                kind: ownerKind,
+                name: owner,
+                uid: uids[ownerKind],
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
           spec: {
             selector: { matchLabels: labels },
             template: {
@@ -270,7 +291,7 @@ describe("a merchant's one watcher", () => {
     await legacy('old-order-delivery', 'Merchant', 'old', 'orderDelivery');
     await legacy('old-web-shipment-upload', 'Cart', 'old-web', 'shipmentUpload');
     await legacy('old-web-inventory-upload', 'Cart', 'old-web', 'inventoryUpload');
-    await applyYaml(namespace.name, [merchant('old', ''), cart('old-web', 'old')].join('\n---\n'));
+    operator = await startOperator(namespace.name);
     await waitForWorkloads(namespace.name, [
       ...(await listWorkloads(namespace.name)).filter((name) => !name.includes('/old')),
       'Deployment/old-watcher',

@@ -1,11 +1,12 @@
 // The reconcile's orchestration with an in-memory view of the cluster and a recording writer: which writes it makes,
 // and, as important, which it does not. The same code runs against the real API server in test/e2e.
-import type { V1Job } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Cart, Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
 import { noChildren, type Child } from '../../../operator/reconcile/child-kinds.ts';
 import {
+  nameConflictRecheckMs,
   reconcileOwner,
   type ClusterView,
   type OwnerRef,
@@ -16,10 +17,14 @@ import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
 import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
 import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 
-/** A cluster in memory: applied children become observed ones, as the informers would make them. */
+/**
+ * A cluster in memory: applied children become observed ones, as the informers would make them. `foreign` holds
+ * objects someone else made, which the informers do not see (they carry no Switchyard labels) but a GET finds.
+ */
 function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
   const children = new Map<string, Child>();
+  const foreign = new Map<string, KubernetesObject>();
   const events: string[] = [];
   /** Makes the next writes of these kinds fail as the writer reports failures. */
   const failures = new Map<string, Error>();
@@ -79,6 +84,8 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
         children.set(key, structuredClone(child));
         return Promise.resolve();
       },
+      readChild: (kind, _namespace, name) =>
+        Promise.resolve(children.get(`${kind}/${name}`) ?? foreign.get(`${kind}/${name}`)),
       deleteChild: (kind, _namespace, name) => {
         writes.push(`delete ${kind}/${name}`);
         children.delete(`${kind}/${name}`);
@@ -104,6 +111,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const makeWatchersAvailable = () => (rollout.available = true);
   return {
     children,
+    foreign,
     events,
     failures,
     jobs,
@@ -293,6 +301,15 @@ describe('reconcileOwner', () => {
             'switchyard.dev/owner': 'acme-shopify',
             'app.kubernetes.io/component': 'watcher',
           },
+          ownerReferences: [
+            {
+              apiVersion: 'switchyard.dev/v1alpha1',
+              kind: 'Cart',
+              name: 'acme-shopify',
+              uid: 'uid-cart',
+              controller: true,
+            },
+          ],
         },
       });
       await reconcileOwner(ref(merchant), cluster.context(now));
@@ -421,6 +438,133 @@ describe('reconcileOwner', () => {
       );
       await reconcileOwner(ref(merchant), gone.context(now));
       await expect(reconcileOwner(ref(merchant), gone.context(at(1)))).resolves.toEqual({});
+    });
+
+    it('never adopts: a runner ServiceAccount someone else made stalls the Merchant, and nothing runs as it', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      cluster.foreign.set('ServiceAccount/acme-runner', {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: 'acme-runner',
+          namespace: 'shops',
+          managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update' }],
+        },
+      });
+      const outcome = await reconcileOwner(ref(merchant), cluster.context(now));
+      // Neither the ServiceAccount, nor a binding to it, nor a workload or cleanup that would run as it.
+      expect(cluster.writes).toEqual(['create Job/switchyard-migrate-v1', 'status Merchant/acme']);
+      const message =
+        'ServiceAccount acme-runner exists and is not ours (managed by kubectl-client-side-apply); rename or delete it';
+      expect(conditionsOf(cluster, 'Merchant/acme')).toEqual({
+        Ready: `False NameConflict: ${message}`,
+        Stalled: `True NameConflict: ${message}`,
+      });
+      expect(cluster.events).toContain(`Warning NameConflict: ${message}`);
+      // Its deletion is not watched: the operator looks again after a few minutes.
+      expect(outcome.requeueAfterMs).toBe(nameConflictRecheckMs + 1_000);
+      cluster.writes.length = 0;
+      cluster.events.length = 0;
+      await reconcileOwner(ref(merchant), cluster.context(at(300)));
+      expect(cluster.writes).toEqual([]);
+      expect(cluster.events).toEqual([]);
+
+      // Deleted by its owner: the next look creates the operator's own.
+      cluster.foreign.clear();
+      await reconcileOwner(ref(merchant), cluster.context(at(600)));
+      expect(cluster.writes).toContain('apply ServiceAccount/acme-runner');
+      expect(cluster.writes).toContain('apply Deployment/acme-watcher');
+    });
+
+    it("leaves another's watcher Deployment alone and says whose it is", async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      cluster.foreign.set('Deployment/acme-watcher', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'acme-watcher',
+          namespace: 'shops',
+          managedFields: [
+            { manager: 'kubectl-client-side-apply', operation: 'Update' },
+            { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status' },
+          ],
+        },
+      });
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.writes).not.toContain('apply Deployment/acme-watcher');
+      expect(cluster.writes).toContain('apply CronJob/acme-inventory');
+      expect(cluster.writes).toContain('apply ServiceAccount/acme-runner');
+      const message =
+        'Deployment acme-watcher exists and is not ours (managed by kubectl-client-side-apply); rename or delete it';
+      expect(conditionsOf(cluster, 'Merchant/acme').Stalled).toBe(`True NameConflict: ${message}`);
+
+      // Controlled by something else: named by its controller.
+      const other = fakeCluster([merchant]);
+      other.foreign.set('Deployment/acme-watcher', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'acme-watcher',
+          namespace: 'shops',
+          ownerReferences: [
+            { apiVersion: 'example.com/v1', kind: 'Shop', name: 'acme', uid: 'uid-shop', controller: true },
+          ],
+        },
+      });
+      await reconcileOwner(ref(merchant), other.context(now));
+      expect(conditionsOf(other, 'Merchant/acme').Stalled).toBe(
+        'True NameConflict: Deployment acme-watcher exists and is not ours (controlled by Shop acme); rename or delete it',
+      );
+    });
+
+    it('neither overwrites nor deletes an object labelled as its child that it does not control', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      const labels = { 'switchyard.dev/owner-kind': 'Merchant', 'switchyard.dev/owner': 'acme' };
+      cluster.children.set('CronJob/acme-inventory', {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'acme-inventory', namespace: 'shops', labels },
+        spec: { schedule: '0 * * * *', jobTemplate: {} },
+      });
+      cluster.children.set('CronJob/acme-legacy', {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'acme-legacy', namespace: 'shops', labels },
+        spec: { schedule: '0 * * * *', jobTemplate: {} },
+      });
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.writes.filter((write) => write.includes('CronJob/acme-'))).toEqual([
+        'apply CronJob/acme-shipping-confirmations',
+      ]);
+      expect(conditionsOf(cluster, 'Merchant/acme').Stalled).toBe(
+        'True NameConflict: CronJob acme-inventory exists and is not ours (with no owner reference); rename or delete it',
+      );
+    });
+
+    it('waits for the garbage collector to remove the children of a deleted Merchant of the same name', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      cluster.children.set('ServiceAccount/acme-runner', {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: 'acme-runner',
+          namespace: 'shops',
+          labels: { 'switchyard.dev/owner-kind': 'Merchant', 'switchyard.dev/owner': 'acme' },
+          ownerReferences: [
+            { apiVersion: 'switchyard.dev/v1alpha1', kind: 'Merchant', name: 'acme', uid: 'uid-old', controller: true },
+          ],
+        },
+      });
+      const outcome = await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.writes).not.toContain('apply ServiceAccount/acme-runner');
+      expect(conditionsOf(cluster, 'Merchant/acme').Reconciling).toBe(
+        'True WorkloadsProgressing: waiting for the garbage collector to remove ServiceAccount acme-runner of a deleted Merchant acme',
+      );
+      expect(outcome.requeueAfterMs).toBe(11_000);
     });
   });
 });
