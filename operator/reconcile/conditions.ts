@@ -13,8 +13,8 @@ export type Verdict =
       message: string;
     }
   /**
-   * Someone must act: a spec error (not retried until the spec changes), another's object in the way, or a service
-   * that has stopped delivering.
+   * Someone must act: a spec error (not retried until the spec changes), another's object in the way, a watcher that
+   * has not become available for minutes, or a service that has stopped delivering.
    */
   | {
       state: 'stalled';
@@ -22,6 +22,7 @@ export type Verdict =
         | typeof reasons.invalidSpec
         | typeof reasons.forbiddenSecret
         | typeof reasons.nameConflict
+        | typeof reasons.watcherUnavailable
         | typeof reasons.deliveryStalled;
       message: string;
     }

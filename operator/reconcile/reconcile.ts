@@ -1,5 +1,5 @@
 // The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
-import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hubSchemaVersion } from '../api/runner-environment.ts';
 import { conditionReasons as reasons, conditionTypes } from '../api/v1alpha1/conditions.ts';
@@ -31,7 +31,8 @@ import {
   type StatusWriteCause,
 } from './status.ts';
 import { meansOwnerGone, RequestError } from './request-error.ts';
-import { watcherServes } from './watcher-rollout.ts';
+import { watcherHealth, watcherUnavailableAfterMs, type WatcherHealth } from './watcher-health.ts';
+import { watcherServes, watcherTargets } from './watcher-rollout.ts';
 
 export type { ObservedChildren } from './child-kinds.ts';
 
@@ -49,6 +50,8 @@ export interface ClusterView {
   cartsOf(merchant: OwnerRef): Cart[];
   /** A Job the operator created (cleanup and migrate runs), by name. */
   getJob(namespace: string, name: string): V1Job | undefined;
+  /** The pods of the Merchant's watcher Deployment, with their status (why they do not run, when they do not). */
+  watcherPodsOf(merchant: OwnerRef): V1Pod[];
 }
 
 /**
@@ -505,12 +508,24 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
   const watcherDeployment = watcherName(merchant.metadata.name);
   const summary = `${cronJobs} CronJob${cronJobs === 1 ? '' : 's'}${served.length > 0 ? ` and ${served.length} Automatic service${served.length === 1 ? '' : 's'} on watcher ${watcherDeployment}` : ''}`;
   const watcherChanged = changes.some((change) => change.kind === 'Deployment' && change.action !== 'deleted');
+  // Once the watcher's template asks for this object's services, its rollout is what is awaited, and a rollout that
+  // does not come through is reported (before that, the Merchant's reconcile is what is awaited, and it reports).
+  const health: WatcherHealth | undefined =
+    waitingForWatcher && watcher && !watcherChanged && watcherTargets(watcher, { owner, plans: served })
+      ? watcherHealth(watcher, context.view.watcherPodsOf(merchantRef), now)
+      : undefined;
   const verdict: Verdict = waitingForWatcher
-    ? {
-        state: 'progressing',
-        reason: reasons.workloadsProgressing,
-        message: `waiting for Deployment ${watcherDeployment} to serve this ${owner.kind}'s Automatic services`,
-      }
+    ? health?.stuck
+      ? {
+          state: 'stalled',
+          reason: reasons.watcherUnavailable,
+          message: `Deployment ${watcherDeployment} is not available after ${watcherUnavailableAfterMs / 60_000} minutes${health.problem ? `: ${health.problem}` : ''}`,
+        }
+      : {
+          state: 'progressing',
+          reason: reasons.workloadsProgressing,
+          message: `waiting for Deployment ${watcherDeployment} to serve this ${owner.kind}'s Automatic services${health?.problem ? `: ${health.problem}` : ''}`,
+        }
     : owner.spec.suspend
       ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
       : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` };
@@ -525,12 +540,12 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
           now,
         )
       : undefined;
-  // The watcher's own status updates bring the object back as it becomes available; the timer is for a watcher that
-  // does not, so that its slow start is reported.
-  if (holdUntil) return { requeueAfterMs: earliest([holdUntil, ...nextCleanups], now) };
+  // The watcher's own status updates bring the object back as it becomes available; the timers are for a watcher that
+  // does not, so that its slow start is reported, and after a while reported as a problem.
+  if (holdUntil) return { requeueAfterMs: earliest([holdUntil, health?.stuckAt, ...nextCleanups], now) };
   await writeStatus(owner, verdict, services, context, now);
 
   // Only cleanup times need a timer: when a CronJob's run ends, its status changes and that event brings the object
   // back, refreshing nextRunTime, lastRunTime and lastSuccessTime in one status write.
-  return { requeueAfterMs: earliest(nextCleanups, now) };
+  return { requeueAfterMs: earliest([health?.stuckAt, ...nextCleanups], now) };
 }

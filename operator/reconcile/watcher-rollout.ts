@@ -28,7 +28,11 @@ export function isRolledOut(deployment: V1Deployment): boolean {
 }
 
 export function watcherServes(watcher: V1Deployment | undefined, source: WatchSource): boolean {
-  if (!watcher || !isRolledOut(watcher)) return false;
+  return watcher !== undefined && isRolledOut(watcher) && watcherTargets(watcher, source);
+}
+
+/** The Deployment's template already asks its runner to serve this source (whether or not it has rolled out). */
+export function watcherTargets(watcher: V1Deployment, source: WatchSource): boolean {
   const wanted = watchTargetOf(source);
   return targetsOf(watcher).some((target) => isSameJson(target, wanted));
 }

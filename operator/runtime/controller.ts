@@ -5,7 +5,7 @@ import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
 import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
 import { childKindNames, childKinds, noChildren, type ChildKind } from '../reconcile/child-kinds.ts';
 import type { RunnerSettings } from '../reconcile/desired.ts';
-import { componentLabel, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
+import { componentLabel, managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
 import {
   failureLogFields,
   reconcileOwner,
@@ -14,6 +14,7 @@ import {
   type EventRecorder,
   type OwnerRef,
 } from '../reconcile/reconcile.ts';
+import { podProblem } from '../reconcile/watcher-health.ts';
 import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
 import type { Metrics } from './metrics.ts';
 import { ownerChange, ownerFactsOf, type OwnerFacts } from './owner-events.ts';
@@ -47,6 +48,44 @@ export function parseOwnerKey(key: string): OwnerRef {
   return { kind, namespace, name };
 }
 
+/** The pods of the merchants' watchers (they carry the Deployment's labels), and no other pod. */
+const watcherPodSelector = `${componentLabel}=watcher,${managedSelector}`;
+
+type ContainerStatus = k8s.V1ContainerStatus;
+
+/** What a container's status says about trouble: its waiting state, whether it is ready, its last exit. */
+function compactContainerStatus({ name, ready, restartCount, state, lastState }: ContainerStatus): ContainerStatus {
+  const terminated = lastState?.terminated;
+  return {
+    name,
+    ready,
+    restartCount,
+    ...(state && { state: state.waiting ? { waiting: state.waiting } : state }),
+    ...(terminated && { lastState: { terminated: { exitCode: terminated.exitCode, reason: terminated.reason } } }),
+  } as ContainerStatus;
+}
+
+/** A watcher pod reduced, in place, to what tells why it does not serve: no spec, a few status fields. */
+function compactPod(object: k8s.KubernetesObject): void {
+  const pod = object as k8s.V1Pod;
+  const { name, namespace, uid, resourceVersion, labels, creationTimestamp, deletionTimestamp } = pod.metadata ?? {};
+  pod.metadata = { name, namespace, uid, resourceVersion, labels, creationTimestamp, deletionTimestamp };
+  delete pod.spec;
+  const status = pod.status;
+  if (!status) return;
+  pod.status = {
+    phase: status.phase,
+    conditions: status.conditions?.map(({ type, status: value, reason, message }) => ({
+      type,
+      status: value,
+      reason,
+      message,
+    })) as k8s.V1PodCondition[],
+    initContainerStatuses: status.initContainerStatuses?.map(compactContainerStatus),
+    containerStatuses: status.containerStatuses?.map(compactContainerStatus),
+  };
+}
+
 function ownerRefOfChild(child: k8s.KubernetesObject): OwnerRef | undefined {
   const labels = child.metadata?.labels ?? {};
   const kind = labels[ownerKindLabel];
@@ -60,8 +99,13 @@ export class Controller {
   readonly #options: ControllerOptions;
   readonly #owners: Record<OwnerKind, InformerSet>;
   readonly #children: Record<ChildKind, InformerSet>;
+  readonly #watcherPods: InformerSet;
   /** Owner key → the names of its children, per kind, so a reconcile need not scan the namespace. */
   readonly #childIndex = new Map<string, Record<ChildKind, Set<string>>>();
+  /** Merchant key → the names of its watcher's pods. */
+  readonly #podIndex = new Map<string, Set<string>>();
+  /** Pod namespace/name → the trouble it last showed ('' for none), so that only a change of it wakes anyone. */
+  readonly #podTrouble = new Map<string, string>();
   readonly #queue: WorkQueue;
   /** What was last seen of each Merchant and Cart that a reconcile reads (see owner-events.ts). */
   readonly #ownerFacts = new Map<string, OwnerFacts>();
@@ -117,10 +161,22 @@ export class Controller {
       ChildKind,
       InformerSet
     >;
+    this.#watcherPods = new InformerSet(
+      kubeConfig,
+      { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
+      namespaces,
+      watcherPodSelector,
+      {
+        onChange: (object) => this.#onWatcherPodEvent(object, true),
+        onDelete: (object) => this.#onWatcherPodEvent(object, false),
+      },
+      log,
+      { transform: compactPod },
+    );
   }
 
   #informerSets(): InformerSet[] {
-    return [...Object.values(this.#owners), ...Object.values(this.#children)];
+    return [...Object.values(this.#owners), ...Object.values(this.#children), this.#watcherPods];
   }
 
   get synced(): boolean {
@@ -191,6 +247,10 @@ export class Controller {
           .map((name) => this.#owners.Cart.get(name, merchant.namespace) as Cart | undefined)
           .filter((cart): cart is Cart => cart !== undefined && cart.spec?.merchantRef?.name === merchant.name),
       getJob: (namespace, name) => this.#children.Job.get(name, namespace),
+      watcherPodsOf: (merchant) =>
+        [...(this.#podIndex.get(ownerKey(merchant)) ?? [])]
+          .map((name) => this.#watcherPods.get(name, merchant.namespace))
+          .filter((pod): pod is k8s.V1Pod => pod !== undefined),
     };
   }
 
@@ -235,6 +295,33 @@ export class Controller {
     }
     // Carts follow their Merchant's existence and spec (its time zone).
     this.#enqueueCartsOf(key, namespace);
+  }
+
+  /**
+   * Keeps the Merchant → watcher pods index. A pod's trouble (a container that cannot start, a crash) is what the
+   * status reports of a watcher that does not serve, so a change of it wakes the Merchant and its Carts; the rest of a
+   * pod's life shows in its Deployment's status, whose events do that already.
+   */
+  #onWatcherPodEvent(pod: k8s.KubernetesObject, present: boolean): void {
+    const owner = ownerRefOfChild(pod);
+    const name = pod.metadata?.name;
+    if (!owner || owner.kind !== 'Merchant' || !name) return;
+    const key = ownerKey(owner);
+    let pods = this.#podIndex.get(key);
+    if (present) {
+      if (!pods) this.#podIndex.set(key, (pods = new Set()));
+      pods.add(name);
+    } else if (pods) {
+      pods.delete(name);
+      if (pods.size === 0) this.#podIndex.delete(key);
+    }
+    const podKey = `${owner.namespace}/${name}`;
+    const trouble = present ? (podProblem([pod]) ?? '') : undefined;
+    if (this.#podTrouble.get(podKey) === trouble) return;
+    if (trouble === undefined) this.#podTrouble.delete(podKey);
+    else this.#podTrouble.set(podKey, trouble);
+    this.#queue.add(key);
+    this.#enqueueCartsOf(key, owner.namespace);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface InformerOptions {
    * few kilobytes each as text, and many times that as objects.
    */
   compactSpecs?: boolean;
+  /** Reduces each object, in place, to what the operator reads of it, before it is cached. */
+  transform?: (object: k8s.KubernetesObject) => void;
 }
 
 const specTexts = new WeakMap<object, string>();
@@ -110,6 +112,7 @@ export class SupervisedInformer {
         delete object.metadata.managedFields;
         delete object.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
       }
+      options.transform?.(object);
       if (options.compactSpecs) compactSpec(object);
       this.#failures = 0;
       handlers.onChange(object);

@@ -37,6 +37,12 @@ export const conditionReasons = {
    */
   nameConflict: 'NameConflict',
   /**
+   * Stalled: the merchant's watcher Deployment has not become available for 5 minutes (or gave up progressing); the
+   * message names the Deployment and says why, in the pod's words where it has any (a missing Secret, an image that
+   * cannot be pulled, a crash). Cleared by itself when the watcher becomes available.
+   */
+  watcherUnavailable: 'WatcherUnavailable',
+  /**
    * Stalled: a credentialsSecretRef names the hub store's Secret (the operator's database Secret setting). Runner pods
    * read the Secret a Merchant or Cart names, so that would hand the namespace's hub-store URL to its endpoint.
    */

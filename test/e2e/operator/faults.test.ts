@@ -1,6 +1,7 @@
 // When things go wrong, on the local cluster: a write that keeps failing is retried with backoff and reported in one
 // stable sentence (a handful of API writes in 30 seconds, not thousands); objects of someone else's that bear a
-// child's name are reported and left exactly as they are, also when the Merchant goes.
+// child's name are reported and left exactly as they are, also when the Merchant goes; and a watcher pod that cannot
+// start shows in the status in the pod's own words.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
@@ -221,5 +222,71 @@ spec:
     const still = await apps.readNamespacedDeployment({ namespace: namespace.name, name: 'shop-watcher' });
     expect(still.metadata?.ownerReferences).toBeUndefined();
     expect(still.spec?.template).toEqual(before.spec?.template);
+  });
+});
+
+describe('a watcher pod that cannot start', () => {
+  // kwok marks pods ready without running them; the kubelet's report of a missing Secret is written here by hand.
+  // The switch to Stalled after 5 minutes is left to the unit tests (a fake clock): this proves the plumbing, that
+  // the operator sees the watcher's pods (informer, RBAC) and says what they say.
+  it("is reported in the pod's words while the Merchant waits for its watcher", async () => {
+    operator ??= await startOperator(namespace.name);
+    await applyYaml(namespace.name, merchant('wms'));
+    await waitForReady('Merchant', namespace.name, 'wms');
+    const pod = await eventually('the watcher pod of Merchant wms', async () => {
+      const pods = await core.listNamespacedPod({
+        namespace: namespace.name,
+        labelSelector: 'app.kubernetes.io/component=watcher,switchyard.dev/owner=wms',
+      });
+      return pods.items.find((candidate) => candidate.status?.podIP && !candidate.metadata?.deletionTimestamp);
+    });
+    const name = pod.metadata!.name!;
+    const now = new Date().toISOString();
+    const reportedStatus = (ready: boolean) => ({
+      status: {
+        conditions: [
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+          { type: 'Initialized', status: 'True', lastTransitionTime: now },
+          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: now },
+          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now },
+        ],
+        containerStatuses: [
+          {
+            name: 'runner',
+            image: pod.spec!.containers[0]!.image,
+            imageID: '',
+            ready,
+            restartCount: 0,
+            started: ready,
+            state: ready
+              ? { running: { startedAt: now } }
+              : { waiting: { reason: 'CreateContainerConfigError', message: 'secret "wms-creds" not found' } },
+          },
+        ],
+      },
+    });
+    const patchStatus = (ready: boolean) =>
+      kubectl([
+        'patch',
+        'pod',
+        name,
+        '-n',
+        namespace.name,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify(reportedStatus(ready)),
+      ]);
+    await patchStatus(false);
+
+    const waiting = await waitForCondition('wms', 'Reconciling', 'WorkloadsProgressing');
+    expect(conditionOf(waiting, 'Ready')).toMatchObject({
+      status: 'False',
+      message: `waiting for Deployment wms-watcher to serve this Merchant's Automatic services: pod ${name}: CreateContainerConfigError: secret "wms-creds" not found`,
+    });
+
+    // The kubelet finds the Secret: the watcher is available again, and so is the Merchant.
+    await patchStatus(true);
+    await waitForReady('Merchant', namespace.name, 'wms');
   });
 });

@@ -1,6 +1,6 @@
 // The reconcile's orchestration with an in-memory view of the cluster and a recording writer: which writes it makes,
 // and, as important, which it does not. The same code runs against the real API server in test/e2e.
-import type { KubernetesObject, V1Job } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Cart, Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
@@ -25,6 +25,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
   const children = new Map<string, Child>();
   const foreign = new Map<string, KubernetesObject>();
+  const watcherPods: V1Pod[] = [];
   const events: string[] = [];
   /** Makes the next writes of these kinds fail as the writer reports failures. */
   const failures = new Map<string, Error>();
@@ -48,10 +49,21 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
         if (child.kind === 'Deployment') {
           const creationTimestamp = createdAt.get(`Deployment/${child.metadata!.name!}`);
           const available = rollout.available ? 1 : 0;
+          const since = creationTimestamp?.toISOString();
           observed.Deployment.push({
             ...child,
             metadata: { ...child.metadata, generation: 1, creationTimestamp },
-            status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: available },
+            status: {
+              observedGeneration: 1,
+              replicas: 1,
+              updatedReplicas: 1,
+              availableReplicas: available,
+              // As the Deployment controller reports a rollout that has not become available since it began.
+              conditions: [
+                { type: 'Available', status: available ? 'True' : 'False', lastTransitionTime: since as never },
+                { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', lastUpdateTime: since as never },
+              ],
+            },
           });
         } else (observed[child.kind] as Child[]).push(child);
       }
@@ -61,6 +73,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     cartsOf: (merchant) =>
       owners.filter((owner): owner is Cart => owner.kind === 'Cart' && owner.spec.merchantRef.name === merchant.name),
     getJob: (_namespace, name) => jobs.find((job) => job.metadata?.name === name),
+    watcherPodsOf: () => watcherPods,
   };
   const fail = (key: string) => {
     const failure = failures.get(key);
@@ -112,6 +125,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   return {
     children,
     foreign,
+    watcherPods,
     events,
     failures,
     jobs,
@@ -565,6 +579,61 @@ describe('reconcileOwner', () => {
         'True WorkloadsProgressing: waiting for the garbage collector to remove ServiceAccount acme-runner of a deleted Merchant acme',
       );
       expect(outcome.requeueAfterMs).toBe(11_000);
+    });
+
+    it('reports a watcher that is not available after 5 minutes as Stalled, in its pod words', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant], { watchersBecomeAvailable: false });
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      const waiting = await reconcileOwner(ref(merchant), cluster.context(at(10)));
+      expect(conditionsOf(cluster, 'Merchant/acme').Reconciling).toBe(
+        "True WorkloadsProgressing: waiting for Deployment acme-watcher to serve this Merchant's Automatic services",
+      );
+      // It looks again when the 5 minutes are up.
+      expect(waiting.requeueAfterMs).toBe(291_000);
+
+      // The pod cannot start: said at once, still as progress (it may be fixed in time).
+      cluster.watcherPods.push({
+        metadata: { name: 'acme-watcher-5d8f7-x2x9k', namespace: 'shops', creationTimestamp: now },
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'runner',
+              image: 'switchyard:test',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'CreateContainerConfigError', message: 'secret "acme-wms" not found' } },
+            },
+          ],
+        },
+      });
+      const problem = 'pod acme-watcher-5d8f7-x2x9k: CreateContainerConfigError: secret "acme-wms" not found';
+      await reconcileOwner(ref(merchant), cluster.context(at(60)));
+      expect(conditionsOf(cluster, 'Merchant/acme').Reconciling).toBe(
+        `True WorkloadsProgressing: waiting for Deployment acme-watcher to serve this Merchant's Automatic services: ${problem}`,
+      );
+      await reconcileOwner(ref(merchant), cluster.context(at(299)));
+      expect(conditionsOf(cluster, 'Merchant/acme').Stalled).toBeUndefined();
+
+      const stalled = await reconcileOwner(ref(merchant), cluster.context(at(300)));
+      const message = `Deployment acme-watcher is not available after 5 minutes: ${problem}`;
+      expect(conditionsOf(cluster, 'Merchant/acme')).toEqual({
+        Ready: `False WatcherUnavailable: ${message}`,
+        Stalled: `True WatcherUnavailable: ${message}`,
+      });
+      expect(cluster.events).toContain(`Warning WatcherUnavailable: ${message}`);
+      expect(stalled.requeueAfterMs).toBeGreaterThan(60 * 60_000);
+      // Unchanged, it writes nothing more.
+      cluster.writes.length = 0;
+      await reconcileOwner(ref(merchant), cluster.context(at(400)));
+      expect(cluster.writes).toEqual([]);
+
+      cluster.makeWatchersAvailable();
+      await reconcileOwner(ref(merchant), cluster.context(at(500)));
+      expect(Object.keys(conditionsOf(cluster, 'Merchant/acme'))).toEqual(['Ready']);
+      expect(conditionsOf(cluster, 'Merchant/acme').Ready).toMatch(/^True Reconciled: /);
     });
   });
 });
