@@ -19,6 +19,7 @@ import {
   type ServicePlan,
   type WatchSource,
 } from './desired.ts';
+import { deliveryHealth } from './health.ts';
 import { childName, cleanupTimeAnnotation, componentLabel, migrateJobName, watcherName } from './names.ts';
 import { nameConflictMessage, ownershipOf } from './ownership.ts';
 import { planServices, scheduleSeed } from './plan.ts';
@@ -514,6 +515,9 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     waitingForWatcher && watcher && !watcherChanged && watcherTargets(watcher, { owner, plans: served })
       ? watcherHealth(watcher, context.view.watcherPodsOf(merchantRef), now)
       : undefined;
+  // What the runners report: a service whose records have waited three of its periods has stopped delivering. The
+  // watcher's state comes first, as the likelier cause.
+  const delivery = deliveryHealth(planned.plans, owner.status?.services, now);
   const verdict: Verdict = waitingForWatcher
     ? health?.stuck
       ? {
@@ -526,9 +530,10 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
           reason: reasons.workloadsProgressing,
           message: `waiting for Deployment ${watcherDeployment} to serve this ${owner.kind}'s Automatic services${health?.problem ? `: ${health.problem}` : ''}`,
         }
-    : owner.spec.suspend
-      ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
-      : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` };
+    : (delivery.verdict ??
+      (owner.spec.suspend
+        ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
+        : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` }));
   const holdUntil =
     waitingForWatcher && statusIsOutOfDate(owner)
       ? watcherStartingUntil(
@@ -542,10 +547,12 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
       : undefined;
   // The watcher's own status updates bring the object back as it becomes available; the timers are for a watcher that
   // does not, so that its slow start is reported, and after a while reported as a problem.
-  if (holdUntil) return { requeueAfterMs: earliest([holdUntil, health?.stuckAt, ...nextCleanups], now) };
+  if (holdUntil) {
+    return { requeueAfterMs: earliest([holdUntil, health?.stuckAt, delivery.recheckAt, ...nextCleanups], now) };
+  }
   await writeStatus(owner, verdict, services, context, now);
 
-  // Only cleanup times need a timer: when a CronJob's run ends, its status changes and that event brings the object
-  // back, refreshing nextRunTime, lastRunTime and lastSuccessTime in one status write.
-  return { requeueAfterMs: earliest([health?.stuckAt, ...nextCleanups], now) };
+  // Timers: cleanups, a watcher that may turn out stuck, and waiting records that may turn out stalled. When a CronJob's
+  // run ends, its status changes and that event brings the object back, refreshing its run times in one status write.
+  return { requeueAfterMs: earliest([health?.stuckAt, delivery.recheckAt, ...nextCleanups], now) };
 }

@@ -90,8 +90,9 @@ export function computeStatus(input: StatusInput): OwnerStatus {
 
 /** The fields of a service entry that the operator owns. */
 function operatorFieldsOf(service: ServiceStatus): ServiceStatus {
-  const { failedRecords, lastResult, ...operatorFields } = service;
-  return operatorFields;
+  return Object.fromEntries(
+    Object.entries(service).filter(([field]) => operatorServiceFields.has(field)),
+  ) as ServiceStatus;
 }
 
 /** The operator's fields of a status as stored, for comparing with what it wants (so unchanged means no write). */

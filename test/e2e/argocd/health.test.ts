@@ -189,7 +189,7 @@ spec: { suspend: true, warehouse: { url: "https://wms.example.com/api" } }`,
   });
 
   // Enable once operator/reconcile/reconcile.ts judges delivery with operator/reconcile/health.ts.
-  it.skip('is Degraded while a service has stopped delivering, and Healthy again once it delivers', async () => {
+  it('is Degraded while a service has stopped delivering, and Healthy again once it delivers', async () => {
     await applyYaml(namespace.name, intervalMerchant('stopped'));
     await waitForReady('Merchant', namespace.name, 'stopped');
     // orderDelivery runs every 10 minutes: three periods are 30 minutes.

@@ -233,6 +233,42 @@ describe('reconcileOwner', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'MerchantNotFound' });
   });
 
+  describe('delivery that has stopped', () => {
+    it('is Stalled with reason DeliveryStalled once records waited three periods, and looks again when that is due', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      const reportWaitingSince = (since: Date) => {
+        const status = cluster.statuses.get('Merchant/acme')!;
+        // What the watcher reports under its own field manager: records waiting for the warehouse since `since`.
+        status.services = status.services!.map((service) =>
+          service.name === 'orderDelivery'
+            ? { ...service, pendingRecords: 4, pendingSince: since.toISOString().replace('.000Z', 'Z') }
+            : service,
+        );
+      };
+      const ready = () => cluster.statuses.get('Merchant/acme')?.conditions?.find((c) => c.type === 'Ready');
+
+      // Waiting for ten minutes is not yet a stall (Automatic: three periods of 15 minutes); the next look is due then.
+      reportWaitingSince(new Date(now.getTime() - 10 * 60_000));
+      const outcome = await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(ready()).toMatchObject({ status: 'True', reason: 'Reconciled' });
+      expect(outcome.requeueAfterMs).toBe(35 * 60_000 + 1_000);
+
+      reportWaitingSince(new Date(now.getTime() - 50 * 60_000));
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(ready()).toMatchObject({ status: 'False', reason: 'DeliveryStalled' });
+      expect(cluster.statuses.get('Merchant/acme')?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'DeliveryStalled',
+      });
+      expect(ready()?.message).toMatch(
+        /^orderDelivery has delivered nothing while records waited since .*: 4 records waiting/,
+      );
+    });
+  });
+
   describe("the merchant's one watcher", () => {
     const targetsOf = (cluster: ReturnType<typeof fakeCluster>) => {
       const watcher = cluster.children.get('Deployment/acme-watcher');
