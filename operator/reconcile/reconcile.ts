@@ -66,7 +66,7 @@ export interface ClusterWriter {
    * apply, whether something else already has its name. Undefined when there is none.
    */
   readChild(kind: AppliedKind, namespace: string, name: string): Promise<KubernetesObject | undefined>;
-  deleteChild(kind: AppliedKind, namespace: string, name: string): Promise<void>;
+  deleteChild(kind: AppliedKind | 'Job', namespace: string, name: string): Promise<void>;
   /** Creates a Job; false when a Job of that name exists already (it ran). */
   createJob(job: V1Job & { kind: 'Job' }): Promise<boolean>;
   applyStatus(owner: Owner, status: OwnerStatus): Promise<void>;
@@ -360,13 +360,28 @@ function cartSources(merchant: Merchant, context: ReconcileContext, now: Date): 
 /** The migrate Job of the namespace's hub store, started once per schema version. */
 async function ensureMigration(owner: Merchant, context: ReconcileContext): Promise<void> {
   const { namespace } = owner.metadata;
-  if (context.view.getJob(namespace, migrateJobName(hubSchemaVersion))) return;
+  const name = migrateJobName(hubSchemaVersion);
+  const job = context.view.getJob(namespace, name);
+  const failed = job?.status?.conditions?.find(
+    (condition) => condition.type === 'Failed' && condition.status === 'True',
+  );
+  if (job && !failed) return;
+  if (failed) {
+    // Its retries are spent (the hub store was down, say) and the runners still wait: start it over.
+    await context.writer.deleteChild('Job', namespace, name);
+    context.events.record(
+      owner,
+      'Warning',
+      'MigrationFailed',
+      `Job ${name} failed (${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}); starting it again`,
+    );
+  }
   if (await context.writer.createJob(buildMigrateJob(namespace, context.settings))) {
     context.events.record(
       owner,
       'Normal',
       'MigrationStarted',
-      `Started Job ${migrateJobName(hubSchemaVersion)}: the hub store's schema to version ${hubSchemaVersion}`,
+      `Started Job ${name}: the hub store's schema to version ${hubSchemaVersion}`,
     );
   }
 }

@@ -77,10 +77,11 @@ on Secrets: the runners get theirs through secretKeyRef, and the operator never 
 - apiGroups: [batch]
   resources: [cronjobs]
   verbs: [get, list, watch, create, patch, delete]
-# Cleanup and migrate Jobs: created once, never changed; finished cleanups remove themselves (ttlSecondsAfterFinished).
+# Cleanup and migrate Jobs: created once, never changed; finished cleanups remove themselves (ttlSecondsAfterFinished),
+# a failed migrate Job is deleted to be started again.
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [list, watch, create]
+  verbs: [list, watch, create, delete]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch, delete]

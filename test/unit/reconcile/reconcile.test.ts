@@ -102,6 +102,8 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
       deleteChild: (kind, _namespace, name) => {
         writes.push(`delete ${kind}/${name}`);
         children.delete(`${kind}/${name}`);
+        const job = jobs.findIndex((candidate) => kind === 'Job' && candidate.metadata?.name === name);
+        if (job >= 0) jobs.splice(job, 1);
         return Promise.resolve();
       },
       createJob: (job) => {
@@ -231,6 +233,23 @@ describe('reconcileOwner', () => {
       .get('Cart/acme-shopify')
       ?.conditions?.find((condition) => condition.type === 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'MerchantNotFound' });
+  });
+
+  it('starts a failed migrate Job over, and leaves a running or finished one alone', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    const migrate = () => cluster.jobs.find((job) => job.metadata?.name === 'switchyard-migrate-v1')!;
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.writes.filter((write) => write.includes('migrate'))).toEqual([]);
+    migrate().status = { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] };
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.writes.filter((write) => write.includes('migrate'))).toEqual([
+      'delete Job/switchyard-migrate-v1',
+      'create Job/switchyard-migrate-v1',
+    ]);
+    expect(migrate().status).toBeUndefined();
   });
 
   describe('delivery that has stopped', () => {
