@@ -59,6 +59,20 @@ class Attempts {
   }
 }
 
+/** After a failed query: throws what waiting cannot fix, or the deadline; otherwise logs why and waits. */
+async function waitAfterFailure(error: unknown, attempts: Attempts, { log, signal }: WaitOptions): Promise<void> {
+  throwIfAborted(signal);
+  const failure = describeConnectionFailure(error);
+  if (!failure.retryable) throw new HubStoreError(failure.message, { cause: error });
+  const delay = attempts.next();
+  if (delay === undefined) throw attempts.gaveUp(failure.message, error);
+  log.warn(
+    { code: failure.code, attempt: attempts.failed, retryInMs: delay },
+    `${failure.message}; retrying in ${formatDuration(delay)}`,
+  );
+  await sleep(delay, signal);
+}
+
 /**
  * Resolves once the hub store answers `SELECT 1` through `pool`. A retryable refusal (too many clients, a restart) is
  * logged as one warn line with the delay before the next attempt; one that waiting cannot fix (a wrong password, a
@@ -74,16 +88,7 @@ export async function waitForConnection(pool: Pool, options: WaitOptions): Promi
       if (attempts.failed > 0) log.info({ failedAttempts: attempts.failed }, 'connected to the hub store');
       return;
     } catch (error) {
-      throwIfAborted(signal);
-      const failure = describeConnectionFailure(error);
-      if (!failure.retryable) throw new HubStoreError(failure.message, { cause: error });
-      const delay = attempts.next();
-      if (delay === undefined) throw attempts.gaveUp(failure.message, error);
-      log.warn(
-        { code: failure.code, attempt: attempts.failed, retryInMs: delay },
-        `${failure.message}; retrying in ${formatDuration(delay)}`,
-      );
-      await sleep(delay, signal);
+      await waitAfterFailure(error, attempts, options);
     }
   }
 }
@@ -146,16 +151,7 @@ export async function waitForSchema(pool: Pool, options: WaitOptions): Promise<S
     try {
       version = await unlessAborted(checkSchema(pool), signal);
     } catch (error) {
-      throwIfAborted(signal);
-      const failure = describeConnectionFailure(error);
-      if (!failure.retryable) throw new HubStoreError(failure.message, { cause: error });
-      const delay = attempts.next();
-      if (delay === undefined) throw attempts.gaveUp(failure.message, error);
-      log.warn(
-        { code: failure.code, attempt: attempts.failed, retryInMs: delay },
-        `${failure.message}; retrying in ${formatDuration(delay)}`,
-      );
-      await sleep(delay, signal);
+      await waitAfterFailure(error, attempts, options);
       continue;
     }
     if (version.current === version.required) {
