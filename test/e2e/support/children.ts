@@ -13,6 +13,7 @@ let testCluster: k8s.KubeConfig | undefined;
 export interface ManagedChild {
   kind: ChildKind;
   name: string;
+  uid: string;
   /** The controller ownerReference, if any. */
   controller: k8s.V1OwnerReference | undefined;
   ownerReferences: k8s.V1OwnerReference[];
@@ -51,6 +52,7 @@ export async function listManagedChildren(
       return list.items.map((item): ManagedChild => ({
         kind,
         name: item.metadata!.name!,
+        uid: item.metadata!.uid!,
         controller: item.metadata?.ownerReferences?.find((reference) => reference.controller),
         ownerReferences: item.metadata?.ownerReferences ?? [],
         labels: item.metadata?.labels ?? {},
