@@ -63,6 +63,8 @@ const restSeconds = Number(process.env.BENCH_REST_SECONDS ?? 10);
 /** Past the watchers' 30 s sweep, so that an order whose notification was missed still arrives (late) rather than lost. */
 const graceSeconds = Number(process.env.BENCH_GRACE_SECONDS ?? 40);
 const withCredentials = process.env.BENCH_WATCHER_CREDENTIALS !== '0';
+/** BENCH_WATCHER_LITE=0: the watchers run with the entry point's flags except --lite-mode (V8's optimizing tiers on). */
+const liteMode = process.env.BENCH_WATCHER_LITE !== '0';
 const timeoutMinutes = Number(process.env.BENCH_TIMEOUT_MINUTES ?? 60);
 const namespace = 'bench';
 const concurrency = 16;
@@ -341,6 +343,32 @@ function landOrder(pool: Pool, cart: CartScope, id: string): Promise<void> {
   });
 }
 
+/** CPU seconds used during the load phase, and the wall-clock seconds it took. */
+interface CpuBudget {
+  watchers: number;
+  postgres: number;
+  bench: number;
+  operator: number;
+  machine: number;
+  wall: number;
+}
+
+/** CPU seconds of a process, or undefined once it is gone. */
+function safeCpuSeconds(pid: number): number | undefined {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds the whole machine has been busy (all cores; /proc/stat, less idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  return (total - fields[3]! - fields[4]!) / 100;
+}
+
 interface Milestones {
   createdSeconds: number;
   firstWatcherAvailable?: number;
@@ -379,6 +407,7 @@ interface Figures {
   appliedTwice: number;
   repeatedRequests: number;
   watcherCpuSeconds: number;
+  cpu: CpuBudget;
   loadAverage: number[];
   startupMs: number[];
   runMs: number[];
@@ -546,7 +575,18 @@ async function main(): Promise<Figures> {
       cleanups.push(() => removeServiceAccountDir(dir));
       Object.assign(env, serviceHostEnvironment(kc), { [serviceAccountDirVariable]: dir });
     }
-    const spawned = spawnLogged(runnerEntryPoint, runnerCommandOf(container), env, join(workDir, `${merchant}.log`));
+    const [command, ...args] = liteMode
+      ? [runnerEntryPoint, ...runnerCommandOf(container)]
+      : [
+          // bin/switchyard-runner's flags for a watcher, without --lite-mode.
+          process.execPath,
+          '--enable-source-maps',
+          '--max-semi-space-size=1',
+          `--max-old-space-size=${Math.floor(Number(env[runnerEnv.memoryLimit]) / 2)}`,
+          join(repoRoot, 'dist/runner/main.js'),
+          ...runnerCommandOf(container),
+        ];
+    const spawned = spawnLogged(command, args, env, join(workDir, `${merchant}.log`));
     void spawned.exited.then((code) => {
       if (!cleaningUp) progress(`watcher ${merchant} exited with ${code}:\n${tail(spawned.logFile)}`);
     });
@@ -591,7 +631,20 @@ async function main(): Promise<Figures> {
       loadRssPeak[index] = Math.max(loadRssPeak[index]!, statusMiB(spawned.pid, 'VmRSS') || 0);
     });
   }, 500);
-  const cpuBefore = watchers.reduce((sum, { spawned }) => sum + cpuSeconds(spawned.pid), 0);
+  // Where the CPU goes during the load: the watchers, PostgreSQL, this process (the load and the fake warehouse), the
+  // operator, and the whole machine (the rest: the kwok cluster, and whatever else shares it).
+  const postgresPids = (await samplerPool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity')).rows.map(
+    (row) => row.pid,
+  );
+  const cpuNow = () => ({
+    watchers: watchers.reduce((sum, { spawned }) => sum + cpuSeconds(spawned.pid), 0),
+    postgres: postgresPids.reduce((sum, pid) => sum + (safeCpuSeconds(pid) ?? 0), 0),
+    bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    operator: cpuSeconds(operator.process.pid!),
+    machine: machineBusySeconds(),
+    wall: performance.now() / 1000,
+  });
+  const cpuBefore = cpuNow();
   const loadAverage: number[] = [];
   const loadAverageSampler = setInterval(() => loadAverage.push(loadavg()[0]!), 5_000);
   const inFlight = new Set<Promise<void>>();
@@ -623,7 +676,16 @@ async function main(): Promise<Figures> {
   while (performance.now() < graceUntil && [...landedAt.keys()].some((id) => !arrivedAt.has(id))) await sleep(100);
   clearInterval(rssSampler);
   clearInterval(loadAverageSampler);
-  const watcherCpuSeconds = watchers.reduce((sum, { spawned }) => sum + cpuSeconds(spawned.pid), 0) - cpuBefore;
+  const cpuAfter = cpuNow();
+  const cpu: CpuBudget = {
+    watchers: cpuAfter.watchers - cpuBefore.watchers,
+    postgres: cpuAfter.postgres - cpuBefore.postgres,
+    bench: cpuAfter.bench - cpuBefore.bench,
+    operator: cpuAfter.operator - cpuBefore.operator,
+    machine: cpuAfter.machine - cpuBefore.machine,
+    wall: cpuAfter.wall - cpuBefore.wall,
+  };
+  const watcherCpuSeconds = cpu.watchers;
   const loadHwm = watchers.map(({ spawned }) => statusMiB(spawned.pid, 'VmHWM'));
   const loadPrivate = watchers.map(({ spawned }) => privateMiB(spawned.pid));
   const latencies = [...landedAt]
@@ -734,6 +796,7 @@ async function main(): Promise<Figures> {
     appliedTwice,
     repeatedRequests,
     watcherCpuSeconds,
+    cpu,
     loadAverage,
     startupMs,
     runMs,
@@ -803,7 +866,8 @@ function report(figures: Figures): void {
   row("migrate (the migrate Job's command, once):", `${f(figures.migrateSeconds, 2)} s`);
   heading(
     `Watchers (bin/switchyard-runner watch, the pod template's environment, ` +
-      `${withCredentials ? "the ServiceAccount's token" : 'no Kubernetes credentials'})`,
+      `${withCredentials ? "the ServiceAccount's token" : 'no Kubernetes credentials'}` +
+      `${liteMode ? '' : '; NOT in lite mode (BENCH_WATCHER_LITE=0)'})`,
   );
   row(
     'start → every watcher delivered a warm-up order:',
@@ -848,6 +912,13 @@ function report(figures: Figures): void {
   row(
     'duplicates (one order applied twice):',
     `${figures.appliedTwice}; repeated requests answered as replays: ${figures.repeatedRequests}`,
+  );
+  const c = figures.cpu;
+  row(
+    'CPU during the load and grace (all cores):',
+    `${f(c.machine)} s busy of ${f(c.wall * availableParallelism())} s in ${f(c.wall)} s: watchers ${f(c.watchers)}, ` +
+      `PostgreSQL ${f(c.postgres)}, this process (load, fake warehouse) ${f(c.bench)}, operator ${f(c.operator)}, ` +
+      `the rest (kwok, other users) ${f(c.machine - c.watchers - c.postgres - c.bench - c.operator)}`,
   );
   row(
     'watcher CPU, load and grace:',
