@@ -20,7 +20,12 @@ export interface HttpEndpoint {
   /** Sent as a bearer token when present. */
   readonly token?: string;
   readonly timeoutMs: number;
+  /** How long a new connection (TCP, and TLS for https) may take; at most timeoutMs (default 10 s). */
+  readonly connectTimeoutMs?: number;
 }
+
+/** A destination that has not accepted a connection this soon is unreachable: no use waiting out the request. */
+const defaultConnectTimeoutMs = 10_000;
 
 /** A page larger than this is refused as a whole: a smaller batch size makes smaller pages. */
 const maxPageBytes = 64 * 1024 * 1024;
@@ -86,6 +91,18 @@ export function createHttpConnector(endpoint: HttpEndpoint): CartConnector & War
         },
       );
       request.on('error', reject);
+      request.on('socket', (socket) => {
+        // A kept-alive socket is connected already; only a new one gets the connect timeout.
+        if (!socket.connecting) return;
+        const connectTimeoutMs = Math.min(endpoint.connectTimeoutMs ?? defaultConnectTimeoutMs, endpoint.timeoutMs);
+        const timer = setTimeout(() => {
+          const error = new Error(`no connection within ${connectTimeoutMs / 1000}s`) as Error & { code: string };
+          error.code = 'ECONNECTTIMEOUT';
+          request.destroy(error);
+        }, connectTimeoutMs);
+        socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
       request.end(body);
     });
   }
