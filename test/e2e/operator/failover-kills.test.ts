@@ -26,7 +26,7 @@ import { addDaysToLocalDate, localDateOf } from '../../../operator/schedule/time
 import { childId, listManagedChildren, orphansAmong, runnerIdentityOf } from '../support/children.ts';
 import { eventually, kubectl, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
-import { applyYaml, custom, readyCondition } from '../support/switchyard.ts';
+import { applyYaml, apps, custom, readyCondition } from '../support/switchyard.ts';
 
 const namespace = useTestNamespace('kills');
 let current: RunningOperator | undefined;
@@ -202,6 +202,8 @@ function wantedChildren(owners: readonly Owner[], now: Date): { required: Set<st
 
 interface Convergence {
   notReady: string[];
+  /** The distinct Ready messages of the objects not Ready. */
+  waitingFor: string[];
   missing: string[];
   unwanted: string[];
   orphans: string[];
@@ -223,6 +225,14 @@ async function convergence(): Promise<Convergence> {
         return ready?.status !== 'True' || owner.status?.observedGeneration !== owner.metadata.generation;
       })
       .map((owner) => `${owner.kind}/${owner.metadata.name} (${readyCondition(owner)?.reason ?? 'no Ready'})`),
+    waitingFor: [
+      ...new Set(
+        owners
+          .map((owner) => readyCondition(owner))
+          .filter((ready) => ready && ready.status !== 'True')
+          .map((ready) => ready!.message ?? ''),
+      ),
+    ],
     missing: [...required].filter((id) => !present.includes(id)),
     unwanted: present.filter((id) => !allowed.has(id)),
     orphans: orphansAmong(children, owners),
@@ -263,6 +273,7 @@ describe('ten SIGKILLs while objects are applied', () => {
     let state: Convergence | undefined;
     // What is still pending, each time it changes: where the time to converge goes.
     const timeline: string[] = [];
+    let lastEntry = '';
     await eventually(
       'convergence',
       async () => {
@@ -275,9 +286,17 @@ describe('ten SIGKILLs while objects are applied', () => {
           ownersMissing: state.ownersMissing,
           deleting: state.children.filter((child) => child.deleting).map(childId),
         });
-        if (timeline.at(-1)?.endsWith(pending) !== true) {
-          timeline.push(`+${seconds(performance.now() - ledAt)} s ${pending}`);
-        }
+        const watcher = await apps
+          .readNamespacedDeployment({ namespace: namespace.name, name: watcherName(merchantName) })
+          .then(
+            ({ metadata, status }) =>
+              `watcher generation ${metadata?.generation} observed ${status?.observedGeneration} replicas ` +
+              `${status?.replicas} updated ${status?.updatedReplicas} available ${status?.availableReplicas}`,
+            () => 'no watcher',
+          );
+        const entry = `${JSON.stringify(state.waitingFor)}; ${watcher}; ${pending}`;
+        if (entry !== lastEntry) timeline.push(`+${seconds(performance.now() - ledAt)} s ${entry}`);
+        lastEntry = entry;
         return converged(state) ? true : undefined;
       },
       { timeoutMs: 180_000, intervalMs: 500 },

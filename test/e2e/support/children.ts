@@ -64,18 +64,13 @@ export async function listManagedChildren(
   return lists.flat().sort((a, b) => childId(a).localeCompare(childId(b)));
 }
 
-/**
- * The runner identity of a Merchant (its ServiceAccount and RBAC), by the operator's own naming. The RBAC part is
- * whatever the operator's table holds: a RoleBinding to the chart's ClusterRole, or a Role of its own with a
- * RoleBinding named by `runnerBindingName`.
- */
+/** The runner identity of a Merchant, by the operator's own naming: its ServiceAccount, Role and RoleBinding. */
 export function runnerIdentityOf(merchant: string): { kind: ChildKind; name: string }[] {
   const identity = names.runnerIdentityName(merchant);
-  const bindingName = (names as { runnerBindingName?: (merchant: string) => string }).runnerBindingName;
   return [
     { kind: 'ServiceAccount', name: identity },
-    ...('Role' in childKinds ? [{ kind: 'Role' as ChildKind, name: identity }] : []),
-    { kind: 'RoleBinding', name: bindingName ? bindingName(merchant) : identity },
+    { kind: 'Role', name: identity },
+    { kind: 'RoleBinding', name: names.runnerBindingName(merchant) },
   ];
 }
 
