@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { hubSchemaVersion, runnerEnv } from '../../operator/api/runner-environment.ts';
+import { hubSchemaVersion, runnerEnv } from '../../operator/api/runner-contract.ts';
 import { apiVersion, type Cart, type Merchant, type Owner } from '../../operator/api/v1alpha1/types.ts';
 import { migrateJobName, watcherName } from '../../operator/reconcile/names.ts';
 import { createLogger } from '../../operator/runner/log.ts';

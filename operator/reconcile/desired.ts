@@ -9,7 +9,7 @@ import {
   tokenVariableOf,
   watcherProbes,
   type WatchTarget,
-} from '../api/runner-environment.ts';
+} from '../api/runner-contract.ts';
 import { apiVersion, group, kinds, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
 import { runDeadlineSeconds } from '../schedule/index.ts';

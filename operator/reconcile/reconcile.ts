@@ -1,7 +1,7 @@
 // The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { hubSchemaVersion } from '../api/runner-environment.ts';
+import { hubSchemaVersion } from '../api/runner-contract.ts';
 import { conditionReasons as reasons, conditionTypes } from '../api/v1alpha1/conditions.ts';
 import type { OwnerKind } from '../api/v1alpha1/services.ts';
 import type { Cart, Merchant, Owner, OwnerStatus, ServiceStatus } from '../api/v1alpha1/types.ts';

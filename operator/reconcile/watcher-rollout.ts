@@ -1,7 +1,7 @@
 // Whether a merchant's watcher serves an object's Automatic services yet: its Deployment has rolled out completely
 // (no pod of an older template left, the new one available) and its template names this object's target as wanted.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { runnerEnv, type WatchTarget } from '../api/runner-environment.ts';
+import { runnerEnv, type WatchTarget } from '../api/runner-contract.ts';
 import { isSameJson } from './compare.ts';
 import { watchTargetOf, type WatchSource } from './desired.ts';
 

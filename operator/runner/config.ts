@@ -9,7 +9,7 @@ import {
   type SingleServiceMode,
   type WatchTarget,
   watcherProbes,
-} from '../api/runner-environment.ts';
+} from '../api/runner-contract.ts';
 import {
   isServiceName,
   serviceCatalogue,
@@ -18,7 +18,7 @@ import {
   type ServiceName,
 } from '../api/v1alpha1/services.ts';
 
-export type { RunnerMode } from '../api/runner-environment.ts';
+export type { RunnerMode } from '../api/runner-contract.ts';
 
 /** The Merchant or Cart whose service this runner performs. */
 export interface OwnerRef {

@@ -1,5 +1,5 @@
 // switchyard-runner run|watch|cleanup --service <name>: the entry point of the CronJobs, watcher Deployments and
-// cleanup Jobs that the operator creates. Configuration comes from the environment (operator/api/runner-environment.ts).
+// cleanup Jobs that the operator creates. Configuration comes from the environment (operator/api/runner-contract.ts).
 import type { Logger } from 'pino';
 import { parseCommandLine, parseRunnerConfig } from './config.ts';
 import { createLogger } from './log.ts';

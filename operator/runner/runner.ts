@@ -3,7 +3,7 @@
 // with the real reporter; tests call it in-process with a recording one.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { runnerFieldManager } from '../api/runner-environment.ts';
+import { runnerFieldManager } from '../api/runner-contract.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
 import type { MigrateConfig, OwnerRef, RunnerConfig, ServiceRunConfig, WatchConfig } from './config.ts';
 import { createConnectors } from './connectors/create-connector.ts';

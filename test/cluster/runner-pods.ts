@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { runnerEnv } from '../../operator/api/runner-environment.ts';
+import { runnerEnv } from '../../operator/api/runner-contract.ts';
 import { repoRoot } from './local-cluster.ts';
 import {
   clusterCa,

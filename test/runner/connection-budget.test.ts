@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../operator/runner/log.ts';
 import { createPool } from '../../operator/runner/store/database.ts';
 import { applyMigrations, migrate } from '../../operator/runner/store/migrate.ts';
-import { hubSchemaVersion } from '../../operator/api/runner-environment.ts';
+import { hubSchemaVersion } from '../../operator/api/runner-contract.ts';
 import { HubStoreError, waitForConnection } from '../../operator/runner/store/readiness.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';

@@ -1,7 +1,7 @@
 // The real entry point as the pods run it: exit codes, what reaches stdout, and a graceful stop.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { runnerEnv } from '../../operator/api/runner-environment.ts';
+import { runnerEnv } from '../../operator/api/runner-contract.ts';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
 import { useTestDatabase } from './support/database.ts';
 import { eventually } from '../support/eventually.ts';

@@ -4,7 +4,7 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createLogger } from '../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../operator/runner/store/database.ts';
 import { applyMigrations, migrationLockKey } from '../../operator/runner/store/migrate.ts';
-import { hubSchemaVersion } from '../../operator/api/runner-environment.ts';
+import { hubSchemaVersion } from '../../operator/api/runner-contract.ts';
 import { migrations } from '../../operator/runner/store/migrations.ts';
 import { checkSchema, HubStoreError, waitForSchema } from '../../operator/runner/store/readiness.ts';
 import { createDatabase, useTestDatabase } from './support/database.ts';

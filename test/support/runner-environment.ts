@@ -1,6 +1,6 @@
-// The environment the operator's pod templates give a runner (operator/api/runner-environment.ts), built for a
+// The environment the operator's pod templates give a runner (operator/api/runner-contract.ts), built for a
 // service from a few facts. Shared by the runner's tests and its benchmark.
-import { runnerEnv, tokenVariableOf, type WatchTarget } from '../../operator/api/runner-environment.ts';
+import { runnerEnv, tokenVariableOf, type WatchTarget } from '../../operator/api/runner-contract.ts';
 import { serviceCatalogue, type ServiceName } from '../../operator/api/v1alpha1/services.ts';
 
 export interface RunnerSetup {

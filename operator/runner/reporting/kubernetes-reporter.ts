@@ -1,6 +1,6 @@
 // Writes a runner's report to its Merchant's or Cart's /status with server-side apply: one PATCH per report.
 import { ownerApiVersion, ownerStatusPath } from '../../api/owner-paths.ts';
-import { runnerFieldManager } from '../../api/runner-environment.ts';
+import { runnerFieldManager } from '../../api/runner-contract.ts';
 import type { ServiceName } from '../../api/v1alpha1/services.ts';
 import type { KubernetesApi } from './in-cluster-api.ts';
 import type { StatusReporter } from './reporter.ts';

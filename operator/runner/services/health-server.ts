@@ -2,7 +2,7 @@
 // pod until the new one hears new records; alive while that listening holds, or is lost for less than a grace (a
 // hub store restart), so that a watcher deaf for good is restarted rather than silently idle.
 import { createServer, type Server } from 'node:http';
-import { watcherProbes } from '../../api/runner-environment.ts';
+import { watcherProbes } from '../../api/runner-contract.ts';
 
 export interface Listening {
   readonly listening: boolean;

@@ -14,7 +14,7 @@ import {
 } from './backoff.ts';
 import { describeConnectionFailure } from './connection-failures.ts';
 import type { Pool } from './database.ts';
-import { hubSchemaVersion } from '../../api/runner-environment.ts';
+import { hubSchemaVersion } from '../../api/runner-contract.ts';
 
 /** The hub store cannot be used: the message says why, in one sentence; `cause` holds the last error, if any. */
 export class HubStoreError extends Error {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runnerFieldManager } from '../../../operator/api/runner-environment.ts';
+import { runnerFieldManager } from '../../../operator/api/runner-contract.ts';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
 import { repoRoot } from '../../cluster/local-cluster.ts';
 import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';

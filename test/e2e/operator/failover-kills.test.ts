@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hubSchemaVersion } from '../../../operator/api/runner-environment.ts';
+import { hubSchemaVersion } from '../../../operator/api/runner-contract.ts';
 import type { ServiceName } from '../../../operator/api/v1alpha1/services.ts';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
 import { scheduleSeed } from '../../../operator/reconcile/plan.ts';

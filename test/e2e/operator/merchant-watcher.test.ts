@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { createLogger } from '../../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../../operator/runner/store/database.ts';
 import { takeOrders, takeShipments } from '../../../operator/runner/store/intake.ts';
-import { hubSchemaVersion } from '../../../operator/api/runner-environment.ts';
+import { hubSchemaVersion } from '../../../operator/api/runner-contract.ts';
 import { checkSchema } from '../../../operator/runner/store/readiness.ts';
 import { RunnerPods } from '../../cluster/runner-pods.ts';
 import {

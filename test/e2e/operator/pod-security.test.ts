@@ -4,7 +4,7 @@
 // a Job whose pod breaks the standard shows that this namespace does enforce it.
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubSchemaVersion } from '../../../operator/api/runner-environment.ts';
+import { hubSchemaVersion } from '../../../operator/api/runner-contract.ts';
 import type { Merchant } from '../../../operator/api/v1alpha1/types.ts';
 import { buildCleanupJob, type RunnerSettings } from '../../../operator/reconcile/desired.ts';
 import { migrateJobName } from '../../../operator/reconcile/names.ts';

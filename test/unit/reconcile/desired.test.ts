@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hubSchemaVersion, tokenVariableOf, type WatchTarget } from '../../../operator/api/runner-environment.ts';
+import { hubSchemaVersion, tokenVariableOf, type WatchTarget } from '../../../operator/api/runner-contract.ts';
 import {
   buildChildren,
   buildCleanupJob,

@@ -1,6 +1,6 @@
 // The command line and the environment contract: what a bad value says, and that secrets are never echoed.
 import { describe, expect, it } from 'vitest';
-import { runnerEnv, tokenVariableOf, type WatchTarget } from '../../../operator/api/runner-environment.ts';
+import { runnerEnv, tokenVariableOf, type WatchTarget } from '../../../operator/api/runner-contract.ts';
 import { parseCommandLine, parseRunnerConfig, usage } from '../../../operator/runner/config.ts';
 
 const merchantEnvironment = {

@@ -9,7 +9,7 @@ import {
   runnerEnv,
   tokenVariableOf,
   watcherProbes,
-} from '../../../operator/api/runner-environment.ts';
+} from '../../../operator/api/runner-contract.ts';
 import type { Cart, Owner } from '../../../operator/api/v1alpha1/types.ts';
 import {
   buildChildren,

@@ -1,7 +1,7 @@
 // The watcher's probes: ready only while listening, alive until deaf for longer than the grace.
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { watcherProbes } from '../../../operator/api/runner-environment.ts';
+import { watcherProbes } from '../../../operator/api/runner-contract.ts';
 import {
   livenessGraceMs,
   probeAnswer,
