@@ -12,21 +12,19 @@
 // shrink it; BENCH_WATCHER_CREDENTIALS=0 runs the watchers without a ServiceAccount token (status goes to their log).
 // Everything it starts (processes, the cluster, PostgreSQL, the fake servers) is stopped on the way out, and the whole
 // run is bounded by BENCH_TIMEOUT_MINUTES (default 60).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { hubSchemaVersion, runnerEnv } from '../../operator/api/runner-contract.ts';
 import { apiVersion, type Cart, type Merchant, type Owner } from '../../operator/api/v1alpha1/types.ts';
 import { migrateJobName, watcherName } from '../../operator/reconcile/names.ts';
 import { createLogger } from '../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../operator/runner/store/database.ts';
 import { registerCart, takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
-import { ensureBinaries, repoRoot, stopLocalCluster, type Binaries } from '../../test/cluster/local-cluster.ts';
+import { ensureBinaries, repoRoot, stopLocalCluster } from '../../test/cluster/local-cluster.ts';
 import {
   clusterCa,
   removeServiceAccountDir,
@@ -267,35 +265,6 @@ function startSessionSampler(pool: Pool, everyMs: number) {
 
 // ----------------------------------------------------------------------------------------------------------------
 
-/**
- * The runner ClusterRole as the chart renders it for a release named `switchyard` (the name the operator binds by
- * default), so that the watchers' status reports are authorized as in a real install.
- */
-async function installRunnerClusterRole(binaries: Binaries, kc: k8s.KubeConfig, workDir: string): Promise<void> {
-  const helmHome = join(workDir, 'helm');
-  const { stdout } = await promisify(execFile)(
-    binaries.helm,
-    ['template', 'switchyard', join(repoRoot, 'charts/switchyard'), '--namespace', 'switchyard-system'],
-    {
-      env: {
-        ...process.env,
-        HELM_CONFIG_HOME: join(helmHome, 'config'),
-        HELM_CACHE_HOME: join(helmHome, 'cache'),
-        HELM_DATA_HOME: join(helmHome, 'data'),
-      },
-      maxBuffer: 16 << 20,
-    },
-  );
-  const clusterRole = parseAllDocuments(stdout)
-    .map((document) => document.toJS() as k8s.V1ClusterRole | null)
-    .find(
-      (object) =>
-        object?.kind === 'ClusterRole' && object.metadata?.labels?.['app.kubernetes.io/component'] === 'runner',
-    );
-  if (!clusterRole) throw new Error('the chart renders no runner ClusterRole');
-  await kc.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRole({ body: clusterRole });
-}
-
 function ownerManifests(warehouseUrl: string, cartUrl: string): (Merchant | Cart)[] {
   const owners: (Merchant | Cart)[] = [];
   for (let m = 0; m < merchants; m += 1) {
@@ -456,7 +425,6 @@ async function main(): Promise<Figures> {
   const operator: RunningOperator = startOperator(cluster, operatorPort, concurrency);
   cleanups.push(() => operator.stop());
   await operator.ready();
-  if (withCredentials) await installRunnerClusterRole(binaries, kc, workDir);
   await core.createNamespacedSecret({
     namespace,
     body: { metadata: { name: hubStoreSecret.name }, stringData: { [hubStoreSecret.key]: postgres.url } },
