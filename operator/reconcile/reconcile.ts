@@ -85,6 +85,11 @@ export interface ReconcileContext {
   log: Logger;
   onCleanupStarted: () => void;
   onStatusWritten: (cause: StatusWriteCause) => void;
+  /**
+   * The status last written per object (by ownerKey), as JSON: the cache may still hold an older status than the last
+   * write, and a status that equals that older one must then be written again, or the last write would stand.
+   */
+  lastStatusWritten: Map<string, string>;
 }
 
 export interface Outcome {
@@ -323,7 +328,10 @@ async function writeStatus(
     now,
   });
   const current = operatorStatusOf(owner.status);
-  if (isSameJson(current, desired)) return;
+  const key = `${owner.kind}/${owner.metadata.namespace}/${owner.metadata.name}`;
+  const written = JSON.stringify(desired);
+  const lastWritten = context.lastStatusWritten.get(key);
+  if (isSameJson(current, desired) && (lastWritten === undefined || lastWritten === written)) return;
   const changed = statusChanges(current, desired);
   context.log.debug({ changed }, 'writing status');
   const previousReason = owner.status?.conditions?.find((condition) => condition.type === conditionTypes.ready)?.reason;
@@ -334,6 +342,7 @@ async function writeStatus(
     context.events.record(owner, 'Warning', verdict.reason, verdict.message);
   }
   await context.writer.applyStatus(owner, desired);
+  context.lastStatusWritten.set(key, written);
   context.onStatusWritten(statusWriteCause(changed));
 }
 

@@ -109,6 +109,8 @@ export class Controller {
   readonly #queue: WorkQueue;
   /** What was last seen of each Merchant and Cart that a reconcile reads (see owner-events.ts). */
   readonly #ownerFacts = new Map<string, OwnerFacts>();
+  /** The status last written per owner key (see ReconcileContext.lastStatusWritten). */
+  readonly #lastStatusWritten = new Map<string, string>();
   /** Merchant key → the names of the Carts that name it, so its watcher knows whom it serves. */
   readonly #cartsByMerchant = new Map<string, Set<string>>();
   /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
@@ -203,6 +205,7 @@ export class Controller {
           log: keyLog,
           onCleanupStarted: () => metrics.cleanupRuns.inc(),
           onStatusWritten: (cause) => metrics.statusWrites.inc({ cause }),
+          lastStatusWritten: this.#lastStatusWritten,
         });
         this.#queue.forget(key);
         if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);
@@ -283,7 +286,10 @@ export class Controller {
     const facts = present ? ownerFactsOf(object) : undefined;
     const change = ownerChange(this.#ownerFacts.get(key), facts);
     if (facts) this.#ownerFacts.set(key, facts);
-    else this.#ownerFacts.delete(key);
+    else {
+      this.#ownerFacts.delete(key);
+      this.#lastStatusWritten.delete(key);
+    }
     // The operator's own status writes come back as updates: they need no reconcile (see owner-events.ts).
     if (change === 'none') return;
     this.#queue.add(key);

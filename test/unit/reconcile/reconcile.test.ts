@@ -23,6 +23,9 @@ import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../suppo
  */
 function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
+  const lastStatusWritten = new Map<string, string>();
+  /** While set, the informers' cache lags: reads see the statuses as they were when it was set. */
+  let frozenStatuses: Map<string, OwnerStatus> | undefined;
   const children = new Map<string, Child>();
   const foreign = new Map<string, KubernetesObject>();
   const watcherPods: V1Pod[] = [];
@@ -37,7 +40,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const view: ClusterView = {
     getOwner: (ref) => {
       const owner = owners.find((candidate) => candidate.kind === ref.kind && candidate.metadata.name === ref.name);
-      return owner && { ...owner, status: statuses.get(`${ref.kind}/${ref.name}`) };
+      return owner && { ...owner, status: (frozenStatuses ?? statuses).get(`${ref.kind}/${ref.name}`) };
     },
     childrenOf: (ref) => {
       const observed = noChildren();
@@ -87,6 +90,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     events: { record: (owner, type, reason, message) => events.push(`${type} ${reason}: ${message}`) },
     onCleanupStarted: () => undefined,
     onStatusWritten: (cause) => causes.push(cause),
+    lastStatusWritten,
     writer: {
       applyChild: (child) => {
         const key = `${child.kind}/${child.metadata!.name!}`;
@@ -123,7 +127,8 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     },
   });
   const cleanupJobs = () => jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'cleanup');
-  const makeWatchersAvailable = () => (rollout.available = true);
+  const makeWatchersAvailable = (available = true) => (rollout.available = available);
+  const freezeCache = (frozen: boolean) => (frozenStatuses = frozen ? structuredClone(statuses) : undefined);
   return {
     children,
     foreign,
@@ -137,6 +142,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     statuses,
     context,
     makeWatchersAvailable,
+    freezeCache,
   };
 }
 
@@ -250,6 +256,27 @@ describe('reconcileOwner', () => {
       'create Job/switchyard-migrate-v1',
     ]);
     expect(migrate().status).toBeUndefined();
+  });
+
+  it('writes a status again when the cache still holds an older one that equals what it wants', async () => {
+    const merchant = merchantFixture();
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 1_000)));
+    const ready = () => cluster.statuses.get('Merchant/acme')?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready()).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    // The cache lags behind the two writes that follow: Reconciling while the watcher rolls, then Ready again.
+    cluster.freezeCache(true);
+    cluster.makeWatchersAvailable(false);
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 2_000)));
+    expect(ready()).toMatchObject({ status: 'False', reason: 'WorkloadsProgressing' });
+    cluster.makeWatchersAvailable(true);
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 3_000)));
+    expect(ready()).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    cluster.freezeCache(false);
+    cluster.writes.length = 0;
+    await reconcileOwner(ref(merchant), cluster.context(new Date(now.getTime() + 4_000)));
+    expect(cluster.writes).toEqual([]);
   });
 
   describe('delivery that has stopped', () => {
