@@ -100,6 +100,8 @@ export class SupervisedInformer {
     // List items lack apiVersion and kind, which watch events carry: add them so every cached object looks alike.
     const list = async () => {
       const result = await fetchList();
+      // A list that came through ends the failures: the next outage starts its backoff afresh.
+      this.#failures = 0;
       result.items = result.items.map((item) => ({ ...item, apiVersion: type.apiVersion, kind: type.kind }));
       return result;
     };
