@@ -9,7 +9,16 @@ import { createKubernetesStatusReporter } from '../../../operator/runner/reporti
 import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import { serviceAccountApi } from '../support/service-account-api.ts';
-import { applyYaml, apps, core, getOwner, waitForReady, waitForWorkloads } from '../support/switchyard.ts';
+import {
+  applyYaml,
+  cartYaml,
+  merchantYaml,
+  apps,
+  core,
+  getOwner,
+  waitForReady,
+  waitForWorkloads,
+} from '../support/switchyard.ts';
 import {
   canI,
   chartDir,
@@ -103,26 +112,10 @@ async function startChartOperator(release: string, merchantNamespace: string): P
   return operator;
 }
 
-const merchantAndCart = `
-apiVersion: switchyard.dev/v1alpha1
-kind: Merchant
-metadata: { name: acme }
-spec:
-  warehouse: { url: "https://wms.example.com/api" }
-  services:
-    orderDelivery: { schedule: Automatic }
-    inventory: { schedule: 2h }
----
-apiVersion: switchyard.dev/v1alpha1
-kind: Cart
-metadata: { name: acme-web }
-spec:
-  merchantRef: { name: acme }
-  platform: { url: "https://cart.example.com/api" }
-  services:
-    orderDownload: { schedule: 15m }
-    shipmentUpload: { schedule: Automatic }
-`;
+const merchantAndCart = [
+  merchantYaml('acme', { orderDelivery: 'Automatic', inventory: '2h' }),
+  cartYaml('acme-web', 'acme', { orderDownload: '15m', shipmentUpload: 'Automatic' }),
+].join('---\n');
 
 const expectedWorkloads = [
   'Deployment/acme-watcher',

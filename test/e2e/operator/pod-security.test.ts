@@ -10,33 +10,15 @@ import { buildCleanupJob, type RunnerSettings } from '../../../operator/reconcil
 import { migrateJobName } from '../../../operator/reconcile/names.ts';
 import { eventually, kubectl, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
-import { applyYaml, batch, core, getOwner, waitForWorkloads } from '../support/switchyard.ts';
+import { applyYaml, cartYaml, merchantYaml, batch, core, getOwner, waitForWorkloads } from '../support/switchyard.ts';
 
 const shop = useTestNamespace('restricted');
 let operator: RunningOperator;
 
-const merchantAndCart = `
-apiVersion: switchyard.dev/v1alpha1
-kind: Merchant
-metadata: { name: acme }
-spec:
-  warehouse: { url: "https://wms.example.com/api", credentialsSecretRef: { name: acme-wms } }
-  services:
-    orderDelivery: { schedule: Automatic }
-    shippingConfirmations: { schedule: Disabled }
-    inventory: { schedule: 2h }
----
-apiVersion: switchyard.dev/v1alpha1
-kind: Cart
-metadata: { name: acme-web }
-spec:
-  merchantRef: { name: acme }
-  platform: { url: "https://cart.example.com/api" }
-  services:
-    orderDownload: { schedule: 15m }
-    shipmentUpload: { schedule: Automatic }
-    inventoryUpload: { schedule: Disabled }
-`;
+const merchantAndCart = [
+  merchantYaml('acme', { orderDelivery: 'Automatic', shippingConfirmations: 'Disabled', inventory: '2h' }, 'acme-wms'),
+  cartYaml('acme-web', 'acme', { orderDownload: '15m', shipmentUpload: 'Automatic', inventoryUpload: 'Disabled' }),
+].join('---\n');
 
 beforeAll(async () => {
   const namespace = shop.name;

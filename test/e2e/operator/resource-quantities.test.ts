@@ -3,30 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
-import { applyYaml, apps, waitForReady, waitForWorkloads } from '../support/switchyard.ts';
+import { applyYaml, cartYaml, merchantYaml, apps, waitForReady, waitForWorkloads } from '../support/switchyard.ts';
 
 const shop = useTestNamespace('quantities');
 let operator: RunningOperator;
 
-const merchantAndCart = `
-apiVersion: switchyard.dev/v1alpha1
-kind: Merchant
-metadata: { name: acme }
-spec:
-  warehouse: { url: "https://wms.example.com/api" }
-  services:
-    orderDelivery: { schedule: Automatic }
-    inventory: { schedule: 2h }
----
-apiVersion: switchyard.dev/v1alpha1
-kind: Cart
-metadata: { name: acme-web }
-spec:
-  merchantRef: { name: acme }
-  platform: { url: "https://cart.example.com/api" }
-  services:
-    orderDownload: { schedule: 15m }
-`;
+const merchantAndCart = [
+  merchantYaml('acme', { orderDelivery: 'Automatic', inventory: '2h' }),
+  cartYaml('acme-web', 'acme', { orderDownload: '15m' }),
+].join('---\n');
 
 beforeAll(async () => {
   operator = await startOperator(shop.name, {

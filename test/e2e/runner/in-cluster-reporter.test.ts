@@ -22,20 +22,11 @@ import { buildChildren } from '../../../operator/reconcile/desired.ts';
 import { cartFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 import { kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { serviceAccountApi } from '../support/service-account-api.ts';
-import { applyYaml, core, getOwner } from '../support/switchyard.ts';
+import { applyYaml, merchantYaml, core, getOwner } from '../support/switchyard.ts';
 
 const shop = useTestNamespace('lean-reporter');
 
-const merchant = `
-apiVersion: switchyard.dev/v1alpha1
-kind: Merchant
-metadata: { name: acme }
-spec:
-  warehouse: { url: "https://wms.example.com/api" }
-  services:
-    orderDelivery: { schedule: Automatic }
-    inventory: { schedule: 2h }
-`;
+const merchant = merchantYaml('acme', { orderDelivery: 'Automatic', inventory: '2h' });
 
 beforeAll(async () => {
   const namespace = shop.name;

@@ -15,6 +15,37 @@ export function applyYaml(namespace: string, yaml: string): Promise<string> {
   return kubectl(['apply', '-n', namespace, '-f', '-'], yaml);
 }
 
+const services = (schedules: Record<string, string>) =>
+  Object.fromEntries(Object.entries(schedules).map(([service, schedule]) => [service, { schedule }]));
+
+/** A Merchant as a user writes it, for applyYaml: its services' schedules and, optionally, its warehouse's Secret. */
+export function merchantYaml(name: string, schedules: Record<string, string>, credentialsSecret?: string): string {
+  const warehouse = {
+    url: 'https://wms.example.com/api',
+    ...(credentialsSecret && { credentialsSecretRef: { name: credentialsSecret } }),
+  };
+  return stringify({
+    apiVersion: 'switchyard.dev/v1alpha1',
+    kind: 'Merchant',
+    metadata: { name },
+    spec: { warehouse, services: services(schedules) },
+  });
+}
+
+/** A Cart of `merchant` as a user writes it, for applyYaml. */
+export function cartYaml(name: string, merchant: string, schedules: Record<string, string>): string {
+  return stringify({
+    apiVersion: 'switchyard.dev/v1alpha1',
+    kind: 'Cart',
+    metadata: { name },
+    spec: {
+      merchantRef: { name: merchant },
+      platform: { url: 'https://cart.example.com/api' },
+      services: services(schedules),
+    },
+  });
+}
+
 /** Re-homes manifests (such as config/samples) into a test namespace. */
 export function inNamespace(yaml: string, namespace: string): string {
   return parseAllDocuments(yaml)
