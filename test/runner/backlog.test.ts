@@ -14,16 +14,10 @@ import { registerCart, takeInventoryLevels, takeOrders, type CartScope } from '.
 import { startFakeWarehouse } from '../support/contract-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { useTestDatabase } from './support/database.ts';
+import { orderScope } from './support/scopes.ts';
 import { runOnce, startWatcher, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
-
-function scope() {
-  const namespace = `ns-${randomBytes(3).toString('hex')}`;
-  const cart: CartScope = { namespace, cart: 'web-shop', merchant: 'acme' };
-  const target = { service: 'orderDelivery', namespace, destination: 'acme' } as const satisfies DeliveryTarget;
-  return { cart, target };
-}
 
 const page = <T>(accepted: T[]) => ({ accepted, rejected: [], readFrom: undefined, advanceTo: undefined, passId: 'p' });
 const order = (id: string, quantity = 1): SourceOrder => ({ id, lines: [{ sku: 'SKU-1', quantity }] });
@@ -69,12 +63,12 @@ async function deliveredAt(target: DeliveryTarget, time: Date): Promise<void> {
 
 describe('the backlog of a delivery service', () => {
   it('is empty for a destination that has nothing', async () => {
-    const { target } = scope();
+    const { target } = orderScope();
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({ pending: 0 });
   });
 
   it('counts new records as waiting since they arrived, and finds the last delivery', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('A'), order('B')]));
     await arrivedAt(cart, 'A', at('10:00:00'));
     await arrivedAt(cart, 'B', at('10:05:00'));
@@ -100,7 +94,7 @@ describe('the backlog of a delivery service', () => {
   });
 
   it('does not count records that were already waiting at the last delivery in pendingSince', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('old'), order('fresh')]));
     await arrivedAt(cart, 'old', at('09:00:00'));
     await arrivedAt(cart, 'fresh', at('09:00:00'));
@@ -115,7 +109,7 @@ describe('the backlog of a delivery service', () => {
   });
 
   it('counts a transient failure in pendingSince only once its retry failed too, and never a refused record', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('flaky'), order('refused')]));
     await arrivedAt(cart, 'flaky', at('11:00:00'));
     await arrivedAt(cart, 'refused', at('10:00:00'));
@@ -130,7 +124,7 @@ describe('the backlog of a delivery service', () => {
   });
 
   it('keeps pendingSince where it was while records are claimed and released (a destination that keeps saying wait)', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('A')]));
     await arrivedAt(cart, 'A', at('12:00:00'));
     expect(await pass(target, () => 'released', undefined, 'pending')).toEqual(['A']);
@@ -142,7 +136,7 @@ describe('the backlog of a delivery service', () => {
   });
 
   it('starts the wait of an edited record anew, from its edit', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('A')]));
     await pass(target, () => 'delivered');
     await deliveredAt(target, at('08:00:00'));
@@ -173,7 +167,7 @@ describe('the backlog of a delivery service', () => {
   });
 
   it('takes the last delivery from the caller when it knows it, or as now after a pass that delivered', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('A')]));
     await arrivedAt(cart, 'A', at('10:00:00'));
     expect(await deliveryBacklog(db.pool, target, { kind: 'known', at: at('10:30:00') })).toEqual({
@@ -193,7 +187,7 @@ describe('the backlog of a delivery service', () => {
 
 describe("a watcher's backlog tracker", () => {
   it('reads the last delivery from the store once, then follows the passes', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page([order('A')]));
     await pass(target, () => 'delivered');
     await deliveredAt(target, at('09:00:00'));
@@ -220,7 +214,7 @@ describe("a watcher's backlog tracker", () => {
 
 describe('what the runner reports', () => {
   function deliveryTo(warehouseUrl: string) {
-    const { cart } = scope();
+    const { cart } = orderScope();
     const setup: RunnerSetup = {
       service: 'orderDelivery',
       namespace: cart.namespace,

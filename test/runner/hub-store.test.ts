@@ -1,5 +1,4 @@
 // The hub store on a real PostgreSQL: migrations under concurrency, claims, leases, edits and notifications.
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../operator/runner/log.ts';
@@ -11,19 +10,13 @@ import {
   settleDeliveries,
   type DeliveryTarget,
 } from '../../operator/runner/store/deliveries.ts';
-import { takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
+import { takeOrders } from '../../operator/runner/store/intake.ts';
 import { applyMigrations } from '../../operator/runner/store/migrate.ts';
 import { migrations } from '../../operator/runner/store/migrations.ts';
 import { createDatabase, useTestDatabase } from './support/database.ts';
+import { orderScope } from './support/scopes.ts';
 
 const db = useTestDatabase();
-
-function scope() {
-  const namespace = `ns-${randomBytes(3).toString('hex')}`;
-  const cart: CartScope = { namespace, cart: 'web-shop', merchant: 'acme' };
-  const target = { service: 'orderDelivery', namespace, destination: 'acme' } as const satisfies DeliveryTarget;
-  return { cart, target };
-}
 
 const orders = (count: number, prefix = 'O') =>
   Array.from({ length: count }, (_, index): SourceOrder => ({
@@ -79,7 +72,7 @@ describe('migrations', () => {
 
 describe('orders in the hub', () => {
   it('are keyed by their source id: loading the same order twice changes nothing, an edit reopens it', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page(orders(1)));
     await takeOrders(db.pool, cart, page(orders(1)));
     const [claimed] = await claimDeliveries(db.pool, target, { kind: 'pending' }, 10, lease('a'));
@@ -97,7 +90,7 @@ describe('orders in the hub', () => {
   });
 
   it('edited while in flight go back to pending when the old revision settles, and are not claimable meanwhile', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page(orders(1)));
     const [claimed] = await claimDeliveries(db.pool, target, { kind: 'pending' }, 10, lease('a'));
     await takeOrders(db.pool, cart, page([{ id: 'O-0', lines: [{ sku: 'SKU-2', quantity: 1 }] }]));
@@ -113,7 +106,7 @@ describe('orders in the hub', () => {
 
 describe('claims', () => {
   it('never hand the same record to two runners claiming at once', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page(orders(500)));
     const claimants = Array.from({ length: 5 }, (_, index) => `runner-${index}`);
     const pools = claimants.map(() => new pg.Pool({ connectionString: db.url, max: 1 }));
@@ -135,7 +128,7 @@ describe('claims', () => {
   });
 
   it('take over records whose lease expired, and ignore a late settlement from the runner that lost them', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page(orders(3)));
     const first = await claimDeliveries(db.pool, target, { kind: 'pending' }, 10, lease('crashed', 200));
     expect(first).toHaveLength(3);
@@ -160,7 +153,7 @@ describe('claims', () => {
   });
 
   it('keep failures of the current pass out of it, and respect Retry-After', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     await takeOrders(db.pool, cart, page(orders(2)));
     const claimed = await claimDeliveries(db.pool, target, { kind: 'pending' }, 10, lease('a'));
     const [one, two] = claimed;
@@ -192,7 +185,7 @@ describe('claims', () => {
 
 describe('notifications', () => {
   it('arrive on the channel the runner computes for its destination when orders load', async () => {
-    const { cart, target } = scope();
+    const { cart, target } = orderScope();
     const listener = new pg.Client(db.url);
     await listener.connect();
     try {
