@@ -23,7 +23,8 @@ import { apiVersion, type Cart, type Merchant, type Owner } from '../../operator
 import { migrateJobName, watcherName } from '../../operator/reconcile/names.ts';
 import { createLogger } from '../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../operator/runner/store/database.ts';
-import { registerCart, takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
+import { registerCart } from '../../operator/runner/store/carts.ts';
+import { takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
 import { ensureBinaries, repoRoot, stopLocalCluster } from '../../test/cluster/local-cluster.ts';
 import {
   clusterCa,

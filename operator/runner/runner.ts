@@ -21,7 +21,7 @@ import { watchDeliveries, type WatchedDelivery } from './services/watch.ts';
 import { BacklogTracker, deliveryBacklog, type Backlog } from './store/backlog.ts';
 import { createPool, type Pool } from './store/database.ts';
 import type { FailureSummary } from './store/failures.ts';
-import { registerCart } from './store/intake.ts';
+import { registerCart } from './store/carts.ts';
 import { migrate } from './store/migrate.ts';
 import { waitForConnection, waitForSchema } from './store/readiness.ts';
 

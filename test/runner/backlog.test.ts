@@ -10,7 +10,8 @@ import {
   type DeliveryTarget,
   type Settlement,
 } from '../../operator/runner/store/deliveries.ts';
-import { registerCart, takeInventoryLevels, takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
+import { registerCart } from '../../operator/runner/store/carts.ts';
+import { takeInventoryLevels, takeOrders, type CartScope } from '../../operator/runner/store/intake.ts';
 import { startFakeWarehouse } from '../support/contract-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { useTestDatabase } from './support/database.ts';

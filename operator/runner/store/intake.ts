@@ -42,7 +42,7 @@ export interface IntakePage<T> {
 
 // An edit reopens a delivery; a lease that is still running keeps it in flight, and the runner that holds it finds
 // the newer revision when it settles and puts the record back to pending, so two revisions never travel at once.
-const reopenDelivery = /* sql */ `
+export const reopenDelivery = /* sql */ `
   ON CONFLICT (service, namespace, destination, record_id) DO UPDATE SET
     revision = excluded.revision,
     state = CASE WHEN deliveries.state = 'in_flight' AND deliveries.lease_expires_at > now()
@@ -58,27 +58,6 @@ const reopenDelivery = /* sql */ `
 /** Later duplicates win: a source may list one record twice in a page, and one statement cannot upsert it twice. */
 function lastOfEach<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
   return [...new Map(items.map((item) => [keyOf(item), item])).values()];
-}
-
-export async function registerCart(pool: Pool, cart: CartScope): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    const { rows } = await client.query(
-      `INSERT INTO carts (namespace, cart, merchant) VALUES ($1, $2, $3)
-       ON CONFLICT (namespace, cart) DO UPDATE SET merchant = excluded.merchant, registered_at = now()
-       WHERE carts.merchant <> excluded.merchant
-       RETURNING cart`,
-      [cart.namespace, cart.cart, cart.merchant],
-    );
-    if (rows.length === 0) return;
-    // A cart new to this merchant gets every inventory level the hub knows.
-    await client.query(
-      `INSERT INTO deliveries (service, namespace, destination, record_id, revision)
-       SELECT 'inventoryUpload', l.namespace, $2, l.id, l.revision
-       FROM inventory_levels l WHERE l.namespace = $1 AND l.merchant = $3
-       ${reopenDelivery}`,
-      [cart.namespace, cart.cart, cart.merchant],
-    );
-  });
 }
 
 export async function readCursor(pool: Pool, source: PullSource): Promise<string | undefined> {
