@@ -45,6 +45,12 @@ export const runnerEnv = {
   endpointToken: 'SWITCHYARD_ENDPOINT_TOKEN',
   /** watch: what the watcher serves, as JSON: a list of WatchTarget. */
   watchTargets: 'SWITCHYARD_WATCH_TARGETS',
+  /**
+   * A Merchant's runners (its runs, cleanups and watcher): the names of the Merchant's Carts, as a JSON list. At start
+   * the runner brings the hub's cart registry in step with it: a Cart deleted or moved to another Merchant is retired
+   * (its open deliveries closed), so the hub follows the Kubernetes objects without the operator reading the hub.
+   */
+  merchantCarts: 'SWITCHYARD_MERCHANT_CARTS',
   /** watch: the port of /readyz and /healthz (default 8080; 0 picks a free one, for local processes). */
   healthPort: 'SWITCHYARD_HEALTH_PORT',
   /** The hub store's PostgreSQL connection string, from the operator's configured Secret. */
@@ -71,7 +77,17 @@ export interface WatchTarget {
     /** The variable holding the credential (from the owner's own Secret), when the owner names one. */
     readonly tokenVariable?: string;
   };
-  readonly services: readonly { readonly name: ServiceName; readonly batchSize: number }[];
+  readonly services: readonly WatchedService[];
+}
+
+/**
+ * A delivery service a watcher serves: Automatic ones it delivers; Disabled ones (`countOnly`) it only counts, so that
+ * the backlog that builds while a service is Disabled shows in status.
+ */
+export interface WatchedService {
+  readonly name: ServiceName;
+  readonly batchSize: number;
+  readonly countOnly?: true;
 }
 
 /**

@@ -1,6 +1,14 @@
 // What the operator wants to exist for one Merchant or Cart: pure functions from the object and its service plans to
 // the manifests of its children. Nothing here talks to the API server.
-import type { V1Container, V1EnvVar, V1Job, V1OwnerReference, V1PodSpec, V1PolicyRule } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Job,
+  V1JobSpec,
+  V1OwnerReference,
+  V1PodSpec,
+  V1PolicyRule,
+} from '@kubernetes/client-node';
 import {
   hubSchemaVersion,
   runnerArgs,
@@ -8,10 +16,11 @@ import {
   runnerEnv,
   tokenVariableOf,
   watcherProbes,
+  type WatchedService,
   type WatchTarget,
 } from '../api/runner-contract.ts';
-import { apiVersion, group, kinds, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
-import type { ServiceName } from '../api/v1alpha1/services.ts';
+import { apiVersion, defaultBatchSize, group, kinds, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
+import { serviceCatalogue, type ServiceName } from '../api/v1alpha1/services.ts';
 import { runDeadlineSeconds } from '../schedule/index.ts';
 import type { Child } from './child-kinds.ts';
 import {
@@ -20,6 +29,8 @@ import {
   cleanupJobName,
   cleanupTimeAnnotation,
   migrateJobName,
+  requestAnnotation,
+  requestJobName,
   runnerBindingName,
   runnerIdentityName,
   watcherName,
@@ -46,18 +57,30 @@ export type ServicePlan =
   | { service: ServiceName; mode: 'automatic'; suspended: boolean; batchSize: number }
   | { service: ServiceName; mode: 'interval'; suspended: boolean; batchSize: number; cron: string; timeZone: string };
 export type AutomaticPlan = Extract<ServicePlan, { mode: 'automatic' }>;
+export type IntervalPlan = Extract<ServicePlan, { mode: 'interval' }>;
+/** A service that runs at all: on an interval or Automatic (suspended or not). */
+export type EnabledPlan = AutomaticPlan | IntervalPlan;
 
 export interface OwnerContext {
   owner: Owner;
   /** The merchant the records belong to: the Merchant itself, or the Cart's merchantRef. */
   merchantName: string;
   settings: RunnerSettings;
+  /**
+   * A Merchant's Carts (names, sorted): its runners bring the hub's cart registry in step with them. Undefined for a
+   * Cart's runners, which register only their own Cart.
+   */
+  merchantCarts?: readonly string[];
 }
 
-/** A Merchant or Cart whose Automatic services the merchant's watcher runs, with those services' plans. */
+/**
+ * A Merchant or Cart as the merchant's watcher sees it: the Automatic services it delivers (`plans`), and the Disabled
+ * delivery services whose backlog it only counts for status (`counted`).
+ */
 export interface WatchSource {
   owner: Owner;
   plans: readonly AutomaticPlan[];
+  counted?: readonly ServiceName[];
 }
 
 function ownerReference(owner: Owner): V1OwnerReference {
@@ -93,6 +116,11 @@ function commonEnvironment(settings: RunnerSettings): V1EnvVar[] {
   ];
 }
 
+/** A Merchant's runners get its Carts, to keep the hub's cart registry in step with them. */
+function merchantCartsEnvironment(carts: readonly string[] | undefined): V1EnvVar[] {
+  return carts === undefined ? [] : [{ name: runnerEnv.merchantCarts, value: JSON.stringify(carts) }];
+}
+
 /** The environment of a run or cleanup of one service. */
 function singleServiceEnvironment(context: OwnerContext, service: ServiceName, batchSize: number): V1EnvVar[] {
   const { owner, settings } = context;
@@ -111,7 +139,7 @@ function singleServiceEnvironment(context: OwnerContext, service: ServiceName, b
     const { name, key } = endpoint.credentialsSecretRef;
     env.push({ name: runnerEnv.endpointToken, valueFrom: { secretKeyRef: { name, key } } });
   }
-  return [...env, ...commonEnvironment(settings)];
+  return [...env, ...merchantCartsEnvironment(context.merchantCarts), ...commonEnvironment(settings)];
 }
 
 /** The runner container: restricted security context (non-root, read-only root, no privilege, no capabilities). */
@@ -177,7 +205,7 @@ function childMetadata(owner: Owner, service: ServiceName | undefined, component
 /** Jobs that outlive a run by this long are late; the next firing should take over. */
 const startingDeadlineSeconds = 120;
 
-function buildCronJob(context: OwnerContext, plan: Extract<ServicePlan, { mode: 'interval' }>): Child {
+function buildCronJob(context: OwnerContext, plan: IntervalPlan): Child & { kind: 'CronJob' } {
   const { owner } = context;
   const metadata = childMetadata(owner, plan.service, 'interval', childName(owner.metadata.name, plan.service));
   return {
@@ -214,6 +242,22 @@ export function servedPlans(plans: readonly ServicePlan[]): AutomaticPlan[] {
   return plans.filter((plan): plan is AutomaticPlan => plan.mode === 'automatic' && !plan.suspended);
 }
 
+/**
+ * The Disabled delivery services of one object, whose backlog the watcher counts: records keep arriving for them, and
+ * status should show how many wait. None while the object is suspended: then nothing of it runs.
+ */
+export function countedServices(owner: Owner, plans: readonly ServicePlan[]): ServiceName[] {
+  if (owner.spec.suspend) return [];
+  return plans
+    .filter((plan) => plan.mode === 'disabled' && serviceCatalogue[plan.service].automaticAllowed)
+    .map((plan) => plan.service);
+}
+
+/** How the merchant's watcher sees one object. */
+export function watchSourceOf(owner: Owner, plans: readonly ServicePlan[]): WatchSource {
+  return { owner, plans: servedPlans(plans), counted: countedServices(owner, plans) };
+}
+
 /** What the watcher is told about one source: pure, so that a Cart can tell whether the watcher serves it yet. */
 export function watchTargetOf(source: WatchSource): WatchTarget {
   const { owner } = source;
@@ -226,13 +270,17 @@ export function watchTargetOf(source: WatchSource): WatchTarget {
       url: endpoint.url,
       ...(endpoint.credentialsSecretRef && { tokenVariable: tokenVariableOf(owner.kind, owner.metadata.name) }),
     },
-    services: source.plans.map((plan) => ({ name: plan.service, batchSize: plan.batchSize })),
+    services: [
+      ...source.plans.map((plan): WatchedService => ({ name: plan.service, batchSize: plan.batchSize })),
+      ...(source.counted ?? []).map((service): WatchedService => ({ name: service, batchSize: defaultBatchSize, countOnly: true })),
+    ],
   };
 }
 
 /**
  * The merchant's one watcher: a Deployment whose single process runs every Automatic service of the Merchant and of
- * its Carts (`sources`, the Merchant first, then the Carts by name). None when nothing is Automatic and running.
+ * its Carts (`sources`, the Merchant first, then the Carts by name), and counts the backlog of their Disabled delivery
+ * services. None when nothing is Automatic and running, or Disabled.
  * Each owner's credential still comes from its own Secret. A change of sources rolls the pod: the new one must be
  * ready (listening) before the old one stops, and both claim records under leases, so nothing is sent twice.
  */
@@ -240,8 +288,9 @@ export function buildWatcher(
   merchant: Merchant,
   sources: readonly WatchSource[],
   settings: RunnerSettings,
+  merchantCarts: readonly string[] = [],
 ): Child | undefined {
-  const served = sources.filter((source) => source.plans.length > 0);
+  const served = sources.filter((source) => source.plans.length > 0 || (source.counted ?? []).length > 0);
   if (served.length === 0) return undefined;
   const targets = served.map(watchTargetOf);
   const credentials = served.flatMap((source): V1EnvVar[] => {
@@ -255,6 +304,7 @@ export function buildWatcher(
     { name: runnerEnv.merchant, value: merchant.metadata.name },
     { name: runnerEnv.watchTargets, value: JSON.stringify(targets) },
     { name: runnerEnv.healthPort, value: String(watcherProbes.port) },
+    ...merchantCartsEnvironment(merchantCarts),
     ...credentials,
     ...commonEnvironment(settings),
   ];
@@ -339,7 +389,7 @@ export function buildChildren(
   const cronJobs = plans.flatMap((plan) => (plan.mode === 'interval' ? [buildCronJob(context, plan)] : []));
   const { owner, settings } = context;
   if (owner.kind === 'Cart') return cronJobs;
-  const watcher = buildWatcher(owner, sources, settings);
+  const watcher = buildWatcher(owner, sources, settings, context.merchantCarts);
   return [...buildRunnerIdentity(owner, sources), ...cronJobs, ...(watcher ? [watcher] : [])];
 }
 
@@ -350,27 +400,63 @@ export const cleanupDeadlineSeconds = 3600;
 /** A migration waits for the hub store (its retries take about 10 minutes) and then takes seconds. */
 export const migrateDeadlineSeconds = 30 * 60;
 
-/** A cleanup run of an Automatic service: one Job that retries every failed record and then removes itself. */
-export function buildCleanupJob(
-  context: OwnerContext,
-  plan: AutomaticPlan,
-  scheduledFor: Date,
-): V1Job & { kind: 'Job' } {
+/** A cleanup run of a service: one Job that retries every failed record and then removes itself. */
+export function buildCleanupJob(context: OwnerContext, plan: EnabledPlan, scheduledFor: Date): V1Job & { kind: 'Job' } {
   const name = cleanupJobName(context.owner.metadata.name, plan.service, scheduledFor);
   const metadata = childMetadata(context.owner, plan.service, 'cleanup', name);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { ...metadata, annotations: { [cleanupTimeAnnotation]: scheduledFor.toISOString() } },
-    spec: {
-      activeDeadlineSeconds: cleanupDeadlineSeconds,
-      backoffLimit: 2,
-      ttlSecondsAfterFinished: cleanupTtlSeconds,
-      template: {
-        metadata: { labels: metadata.labels },
-        spec: singleServicePodSpec(context, plan.service, 'cleanup', plan.batchSize),
-      },
+    spec: cleanupJobSpec(context, plan, metadata.labels),
+  };
+}
+
+function cleanupJobSpec(context: OwnerContext, plan: EnabledPlan, labels: Record<string, string>): V1JobSpec {
+  return {
+    activeDeadlineSeconds: cleanupDeadlineSeconds,
+    backoffLimit: 2,
+    ttlSecondsAfterFinished: cleanupTtlSeconds,
+    template: {
+      metadata: { labels },
+      spec: singleServicePodSpec(context, plan.service, 'cleanup', plan.batchSize),
     },
+  };
+}
+
+/**
+ * The Job that answers a run-now or retry-now request (`value` is the annotation's) for one service. Run now: an
+ * interval service runs a Job from its CronJob's template, as `kubectl create job --from=cronjob/…` would; an Automatic
+ * service, which the watcher keeps sending, gets a pass that retries everything failed (a cleanup run). Retry now: a
+ * cleanup run, whatever the schedule. Either removes itself two hours after it finished.
+ */
+export function buildRequestJob(
+  context: OwnerContext,
+  plan: EnabledPlan,
+  request: 'run' | 'retry',
+  value: string,
+): V1Job & { kind: 'Job' } {
+  const name = requestJobName(context.owner.metadata.name, plan.service, request, value);
+  const metadata = childMetadata(context.owner, plan.service, 'request', name);
+  const annotations = { [requestAnnotation]: `${request} ${value}` };
+  if (request === 'run' && plan.mode === 'interval') {
+    const { jobTemplate } = buildCronJob(context, plan).spec!;
+    return {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { ...metadata, annotations },
+      spec: {
+        ...jobTemplate.spec!,
+        ttlSecondsAfterFinished: cleanupTtlSeconds,
+        template: { ...jobTemplate.spec!.template, metadata: { labels: metadata.labels } },
+      },
+    };
+  }
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { ...metadata, annotations },
+    spec: cleanupJobSpec(context, plan, metadata.labels),
   };
 }
 

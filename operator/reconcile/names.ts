@@ -16,13 +16,15 @@ export const ownerKindLabel = 'switchyard.dev/owner-kind';
 export const ownerNameLabel = 'switchyard.dev/owner';
 /** The instant a cleanup Job was scheduled for (RFC 3339); the cleanup bookkeeping reads it back. */
 export const cleanupTimeAnnotation = 'switchyard.dev/cleanup-time';
+/** The request (the annotation's value) a run-now or retry-now Job answers. */
+export const requestAnnotation = 'switchyard.dev/request';
 
 /** Selects every child the operator manages: the informers' label selector. */
 export const managedSelector = `${managedByLabel}=${managedByValue}`;
 /** Selects the Jobs the operator creates itself (cleanup and migrate runs), not those of its CronJobs. */
 export const operatorJobSelector = `${managedSelector},${componentLabel} in (cleanup,migrate)`;
 
-export type Component = 'interval' | 'watcher' | 'cleanup' | 'identity' | 'migrate';
+export type Component = 'interval' | 'watcher' | 'cleanup' | 'request' | 'identity' | 'migrate';
 
 export function kebabCase(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
@@ -74,6 +76,14 @@ export function migrateJobName(schemaVersion: number): string {
 export function cleanupJobName(ownerName: string, service: ServiceName, scheduledFor: Date): string {
   const minute = Math.floor(scheduledFor.getTime() / 60_000).toString(36);
   return `${boundedName(ownerName, `${kebabCase(service)}-cleanup`)}-${minute}`;
+}
+
+/**
+ * A run-now or retry-now Job's name is fixed by the request's value, so a request is answered once however often the
+ * object is reconciled, also across operator restarts.
+ */
+export function requestJobName(ownerName: string, service: ServiceName, request: 'run' | 'retry', value: string): string {
+  return `${boundedName(ownerName, `${kebabCase(service)}-${request}`)}-${shortHash(value, 8)}`;
 }
 
 export function childLabels(

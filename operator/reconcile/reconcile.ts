@@ -13,7 +13,8 @@ import {
   buildChildren,
   buildCleanupJob,
   buildMigrateJob,
-  servedPlans,
+  buildRequestJob,
+  watchSourceOf,
   type OwnerContext,
   type RunnerSettings,
   type ServicePlan,
@@ -32,6 +33,8 @@ import {
   type StatusWriteCause,
 } from './status.ts';
 import { meansOwnerGone, RequestError } from './request-error.ts';
+import { pendingRequest, planRequest, requestedServices, requestKinds, type RequestKind } from './requests.ts';
+import { runServicesAnnotation } from '../api/v1alpha1/annotations.ts';
 import { watcherHealth, watcherUnavailableAfterMs, type WatcherHealth } from './watcher-health.ts';
 import { watcherServes, watcherTargets } from './watcher-rollout.ts';
 
@@ -215,7 +218,18 @@ function lastCleanupTime(service: string, jobs: V1Job[], status: OwnerStatus | u
 
 type CleanupTimes = Map<string, { nextTimes: Date[]; lastTime?: Date }>;
 
-/** Starts the cleanup Jobs that are due; returns each Automatic service's cleanup times. */
+/** The failed records a service's runner last reported. */
+function failedRecordsOf(status: OwnerStatus | undefined, service: string): number {
+  return status?.services?.find((entry) => entry.name === service)?.failedRecords?.count ?? 0;
+}
+
+/**
+ * Starts the cleanup Jobs that are due; returns each enabled service's cleanup times. Every enabled service has two
+ * cleanup times a day, and a cleanup runs at its time only when the service has failed records: for an Automatic
+ * service it is how failures are retried besides new records arriving (the hub's rule), for an interval service how
+ * records that need a person are retried without sending them again at every run. A slot skipped for want of failures
+ * may still run within its grace, should failures be reported meanwhile.
+ */
 async function runDueCleanups(
   ownerContext: OwnerContext,
   plans: ServicePlan[],
@@ -227,21 +241,21 @@ async function runDueCleanups(
   const { owner } = ownerContext;
   const cleanups: CleanupTimes = new Map();
   for (const plan of plans) {
-    if (plan.mode !== 'automatic') continue;
+    if (plan.mode === 'disabled') continue;
     const seed = scheduleSeed(owner, plan.service);
     let lastTime = lastCleanupTime(plan.service, observed.Job, owner.status);
     // A cleanup slot that passed before the object existed is not a missed cleanup: there was nothing to clean.
     const created = toDate(owner.metadata.creationTimestamp);
     const dueAfter = lastTime && created && lastTime > created ? lastTime : (created ?? lastTime);
     const due = plan.suspended ? undefined : dueCleanup(seed, timeZone, now, dueAfter);
-    if (due) {
+    if (due && failedRecordsOf(owner.status, plan.service) > 0) {
       if (await context.writer.createJob(buildCleanupJob(ownerContext, plan, due))) {
         context.onCleanupStarted();
         context.events.record(
           owner,
           'Normal',
           'CleanupStarted',
-          `Started the ${plan.service} cleanup run due at ${due.toISOString()}`,
+          `Started the ${plan.service} cleanup run due at ${due.toISOString()} (${failedRecordsOf(owner.status, plan.service)} failed records)`,
         );
       }
       lastTime = due;
@@ -249,6 +263,49 @@ async function runDueCleanups(
     cleanups.set(plan.service, { nextTimes: nextCleanupTimes(seed, timeZone, now, 2), ...(lastTime && { lastTime }) });
   }
   return cleanups;
+}
+
+/** The requests answered in this reconcile, by kind: the annotation values that status records as handled. */
+type HandledRequests = Partial<Record<RequestKind, string>>;
+
+const requestEventReasons: Record<RequestKind, string> = { run: 'RunRequested', retry: 'RetryRequested' };
+
+/**
+ * Answers new run-now and retry-now requests: one Job per requested service that runs (buildRequestJob), named by the
+ * request so that answering twice starts nothing more. A request naming services the object does not have is not
+ * handled: a Warning says what to fix, and the same request is answered once the annotation names real services.
+ */
+async function answerRequests(
+  ownerContext: OwnerContext,
+  plans: ServicePlan[],
+  context: ReconcileContext,
+): Promise<HandledRequests> {
+  const { owner } = ownerContext;
+  const handled: HandledRequests = {};
+  for (const kind of requestKinds) {
+    const value = pendingRequest(kind, owner.metadata.annotations, owner.status);
+    if (value === undefined) continue;
+    const services = requestedServices(owner.kind, owner.metadata.annotations?.[runServicesAnnotation]);
+    if (!services.ok) {
+      context.events.record(owner, 'Warning', 'InvalidRequest', services.message);
+      continue;
+    }
+    const { run, skipped } = planRequest(plans, services.services);
+    const started: string[] = [];
+    for (const plan of run) {
+      const job = buildRequestJob(ownerContext, plan, kind, value);
+      if (await context.writer.createJob(job)) started.push(`${plan.service} (Job ${job.metadata!.name!})`);
+    }
+    if (started.length > 0 || run.length === 0) {
+      const parts = [
+        started.length > 0 ? `started ${started.join(', ')}` : 'nothing to run',
+        ...skipped.map(({ service, why }) => `${service} skipped (${why})`),
+      ];
+      context.events.record(owner, 'Normal', requestEventReasons[kind], `${kind} requested at "${value}": ${parts.join('; ')}`);
+    }
+    handled[kind] = value;
+  }
+  return handled;
 }
 
 function observeServices(
@@ -261,7 +318,8 @@ function observeServices(
 ): ServiceObservation[] {
   const ownerName = ownerContext.owner.metadata.name;
   return plans.flatMap((plan): ServiceObservation[] => {
-    if (plan.mode === 'disabled') return [];
+    // A Disabled service is listed, so that the backlog the watcher counts for it has its place.
+    if (plan.mode === 'disabled') return [{ service: plan.service, schedule: 'Disabled' }];
     if (plan.mode === 'automatic') {
       const observation: ServiceObservation = {
         service: plan.service,
@@ -275,21 +333,23 @@ function observeServices(
     const name = childName(ownerName, plan.service);
     const workload = { kind: 'CronJob' as const, name };
     const cronJob = observed.CronJob.find((candidate) => candidate.metadata?.name === name);
-    const observation: ServiceObservation = { service: plan.service, schedule: plan.cron, workload };
+    const observation: ServiceObservation = {
+      service: plan.service,
+      schedule: plan.cron,
+      workload,
+      cleanup: cleanups.get(plan.service)!,
+    };
     const reported = reportedServices?.find((service) => service.name === plan.service);
     const running = (cronJob?.status?.active?.length ?? 0) > 0;
     if (running && !plan.suspended && reported?.schedule === plan.cron && reported.nextRunTime) {
       // A run's times are reported when it ends, so that a run costs one status write rather than two.
       observation.nextRunTime = new Date(reported.nextRunTime);
       if (reported.lastRunTime) observation.lastRunTime = new Date(reported.lastRunTime);
-      if (reported.lastSuccessTime) observation.lastSuccessTime = new Date(reported.lastSuccessTime);
       return [observation];
     }
     if (!plan.suspended) observation.nextRunTime = nextRunTimes(plan.cron, plan.timeZone, now, 1)[0];
     const lastRunTime = toDate(cronJob?.status?.lastScheduleTime);
-    const lastSuccessTime = toDate(cronJob?.status?.lastSuccessfulTime);
     if (lastRunTime) observation.lastRunTime = lastRunTime;
-    if (lastSuccessTime) observation.lastSuccessTime = lastSuccessTime;
     return [observation];
   });
 }
@@ -319,12 +379,14 @@ async function writeStatus(
   services: ServiceObservation[] | undefined,
   context: ReconcileContext,
   now: Date,
+  handled: HandledRequests = {},
 ): Promise<void> {
   const desired = computeStatus({
     generation: owner.metadata.generation,
     verdict,
     current: owner.status,
     services,
+    handled,
     now,
   });
   const current = operatorStatusOf(owner.status);
@@ -351,7 +413,17 @@ function earliest(times: (Date | undefined)[], now: Date): number | undefined {
   return future.length > 0 ? Math.max(1_000, Math.min(...future) + 1_000) : undefined;
 }
 
-/** The Carts of a Merchant whose Automatic services its watcher runs, each with the plans it runs. */
+/** The names of a Merchant's Carts that are not being deleted, sorted: what its runners tell the hub's cart registry. */
+function cartNames(merchant: Merchant, context: ReconcileContext): string[] {
+  const ref = { kind: 'Merchant' as const, namespace: merchant.metadata.namespace, name: merchant.metadata.name };
+  return context.view
+    .cartsOf(ref)
+    .filter((cart) => !cart.metadata.deletionTimestamp)
+    .map((cart) => cart.metadata.name)
+    .sort();
+}
+
+/** The Carts of a Merchant as its watcher sees them: the services it delivers and those it counts for each. */
 function cartSources(merchant: Merchant, context: ReconcileContext, now: Date): WatchSource[] {
   const ref = { kind: 'Merchant' as const, namespace: merchant.metadata.namespace, name: merchant.metadata.name };
   const timeZone = merchant.spec.timeZone ?? 'UTC';
@@ -362,7 +434,7 @@ function cartSources(merchant: Merchant, context: ReconcileContext, now: Date): 
     .flatMap((cart) => {
       // A Cart with an invalid spec runs nothing; its own status says why.
       const planned = planServices(cart, timeZone, now, context.settings.databaseSecret.name);
-      return planned.ok ? [{ owner: cart, plans: servedPlans(planned.plans) }] : [];
+      return planned.ok ? [watchSourceOf(cart, planned.plans)] : [];
     });
 }
 
@@ -462,17 +534,24 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     return {};
   }
 
-  const ownerContext: OwnerContext = { owner, merchantName: merchant.metadata.name, settings: context.settings };
-  const served = servedPlans(planned.plans);
-  const sources = owner.kind === 'Merchant' ? [{ owner, plans: served }, ...cartSources(owner, context, now)] : [];
+  const ownerContext: OwnerContext = {
+    owner,
+    merchantName: merchant.metadata.name,
+    settings: context.settings,
+    ...(owner.kind === 'Merchant' && { merchantCarts: cartNames(owner, context) }),
+  };
+  const source = watchSourceOf(owner, planned.plans);
+  const served = source.plans;
+  const sources = owner.kind === 'Merchant' ? [source, ...cartSources(owner, context, now)] : [];
   const children = buildChildren(ownerContext, planned.plans, sources);
   const observed = context.view.childrenOf(ref);
   const merchantRef = { kind: 'Merchant' as const, namespace: ref.namespace, name: merchant.metadata.name };
   const watcher = context.view
     .childrenOf(merchantRef)
     .Deployment.find((deployment) => deployment.metadata?.name === watcherName(merchant.metadata.name));
-  const waitingForWatcher = served.length > 0 && !watcherServes(watcher, { owner, plans: served });
+  const waitingForWatcher = served.length > 0 && !watcherServes(watcher, source);
   let cleanups: CleanupTimes | undefined;
+  let handled: HandledRequests = {};
   let sync: SyncResult;
   try {
     if (owner.kind === 'Merchant') await ensureMigration(owner, context);
@@ -483,6 +562,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     // Cleanup runs run as the runner identity too: not as someone else's ServiceAccount.
     if (!sync.identityBlocked) {
       cleanups = await runDueCleanups(ownerContext, planned.plans, timeZone, observed, context, now);
+      handled = await answerRequests(ownerContext, planned.plans, context);
     }
   } catch (error) {
     if (meansOwnerGone(error)) throw error;
@@ -514,7 +594,14 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
   if (sync.conflicts.length > 0) {
     const message = nameConflictMessage(sync.conflicts);
     context.log.warn({ conflicts: sync.conflicts.map(({ kind, name }) => `${kind} ${name}`) }, message);
-    await writeStatus(owner, { state: 'stalled', reason: reasons.nameConflict, message }, services, context, now);
+    await writeStatus(
+      owner,
+      { state: 'stalled', reason: reasons.nameConflict, message },
+      services,
+      context,
+      now,
+      handled,
+    );
     return { requeueAfterMs: earliest([new Date(now.getTime() + nameConflictRecheckMs), ...nextCleanups], now) };
   }
   if (sync.leftovers.length > 0) {
@@ -525,6 +612,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
       services,
       context,
       now,
+      handled,
     );
     return { requeueAfterMs: earliest([new Date(now.getTime() + leftoverRecheckMs), ...nextCleanups], now) };
   }
@@ -536,7 +624,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
   // Once the watcher's template asks for this object's services, its rollout is what is awaited, and a rollout that
   // does not come through is reported (before that, the Merchant's reconcile is what is awaited, and it reports).
   const health: WatcherHealth | undefined =
-    waitingForWatcher && watcher && !watcherChanged && watcherTargets(watcher, { owner, plans: served })
+    waitingForWatcher && watcher && !watcherChanged && watcherTargets(watcher, source)
       ? watcherHealth(watcher, context.view.watcherPodsOf(merchantRef), now)
       : undefined;
   // What the runners report: a service whose records have waited three of its periods has stopped delivering. The
@@ -558,8 +646,9 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
       (owner.spec.suspend
         ? { state: 'ready', reason: reasons.suspended, message: `suspended: ${summary} paused` }
         : { state: 'ready', reason: reasons.reconciled, message: `running ${summary}` }));
+  // A request answered is recorded at once, rather than answered again (harmlessly) while the status waits.
   const holdUntil =
-    waitingForWatcher && statusIsOutOfDate(owner)
+    waitingForWatcher && statusIsOutOfDate(owner) && Object.keys(handled).length === 0
       ? watcherStartingUntil(
           [
             watcherChanged ? now : undefined,
@@ -574,7 +663,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
   if (holdUntil) {
     return { requeueAfterMs: earliest([holdUntil, health?.stuckAt, delivery.recheckAt, ...nextCleanups], now) };
   }
-  await writeStatus(owner, verdict, services, context, now);
+  await writeStatus(owner, verdict, services, context, now, handled);
 
   // Timers: cleanups, a watcher that may turn out stuck, and waiting records that may turn out stalled. When a CronJob's
   // run ends, its status changes and that event brings the object back, refreshing its run times in one status write.

@@ -12,7 +12,6 @@ export interface ServiceObservation {
   workload?: { kind: 'CronJob' | 'Deployment'; name: string };
   nextRunTime?: Date;
   lastRunTime?: Date;
-  lastSuccessTime?: Date;
   cleanup?: { nextTimes: Date[]; lastTime?: Date };
 }
 
@@ -26,7 +25,6 @@ function serviceStatus(observation: ServiceObservation): ServiceStatus {
   if (observation.workload) status.workload = observation.workload;
   if (observation.nextRunTime) status.nextRunTime = formatTime(observation.nextRunTime);
   if (observation.lastRunTime) status.lastRunTime = formatTime(observation.lastRunTime);
-  if (observation.lastSuccessTime) status.lastSuccessTime = formatTime(observation.lastSuccessTime);
   if (observation.cleanup) {
     status.cleanup = { nextTimes: observation.cleanup.nextTimes.map(formatTime) };
     if (observation.cleanup.lastTime) status.cleanup.lastTime = formatTime(observation.cleanup.lastTime);
@@ -41,6 +39,8 @@ export interface StatusInput {
   current: OwnerStatus | undefined;
   /** Undefined when the reconcile did not get as far as the services (invalid spec, missing Merchant). */
   services: ServiceObservation[] | undefined;
+  /** Run-now and retry-now requests answered now (annotation values); earlier ones stay as the status has them. */
+  handled?: { run?: string; retry?: string };
   now: Date;
 }
 
@@ -51,7 +51,6 @@ const operatorServiceFields = new Set<string>([
   'workload',
   'nextRunTime',
   'lastRunTime',
-  'lastSuccessTime',
   'cleanup',
 ]);
 
@@ -82,6 +81,10 @@ export function computeStatus(input: StatusInput): OwnerStatus {
     conditions: computeConditions(input.verdict, input.generation, previousConditions, input.now),
     failedRecords,
   };
+  const lastHandledRunRequest = input.handled?.run ?? input.current?.lastHandledRunRequest;
+  const lastHandledRetryRequest = input.handled?.retry ?? input.current?.lastHandledRetryRequest;
+  if (lastHandledRunRequest !== undefined) status.lastHandledRunRequest = lastHandledRunRequest;
+  if (lastHandledRetryRequest !== undefined) status.lastHandledRetryRequest = lastHandledRetryRequest;
   // Without a fresh view of the services, keep what was reported before rather than erase it.
   const services = input.services?.map(serviceStatus) ?? input.current?.services?.map(operatorFieldsOf);
   if (services && services.length > 0) status.services = services;
@@ -134,7 +137,7 @@ export function statusChanges(before: OwnerStatus, after: OwnerStatus): string[]
 export type StatusWriteCause = 'schedule' | 'change';
 
 const scheduleTimeField =
-  /^services\[\w+\]\.(lastRunTime|lastSuccessTime|nextRunTime|cleanup\.lastTime|cleanup\.nextTimes)$/;
+  /^services\[\w+\]\.(lastRunTime|nextRunTime|cleanup\.lastTime|cleanup\.nextTimes)$/;
 
 export function statusWriteCause(changes: readonly string[]): StatusWriteCause {
   return changes.length > 0 && changes.every((path) => scheduleTimeField.test(path)) ? 'schedule' : 'change';

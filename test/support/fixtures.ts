@@ -16,12 +16,19 @@ export function merchantFixture(
     uid?: string;
     spec?: Partial<MerchantSpec>;
     services?: Partial<MerchantSpec['services']>;
+    annotations?: Record<string, string>;
   } = {},
 ): Merchant {
   return {
     apiVersion,
     kind: 'Merchant',
-    metadata: { name: overrides.name ?? 'acme', namespace: 'shops', uid: overrides.uid ?? 'uid-acme', generation: 1 },
+    metadata: {
+      name: overrides.name ?? 'acme',
+      namespace: 'shops',
+      uid: overrides.uid ?? 'uid-acme',
+      generation: 1,
+      ...(overrides.annotations && { annotations: overrides.annotations }),
+    },
     spec: {
       timeZone: 'America/Chicago',
       suspend: false,

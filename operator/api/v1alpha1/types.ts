@@ -208,12 +208,25 @@ export const runnerReportSchema = z.object({
   lastDeliveryTime: time
     .optional()
     .describe('Delivery services: when a record last reached the destination. Written by the runner.'),
+  oldestPendingTime: time
+    .optional()
+    .describe(
+      'Delivery services: when the oldest record still waiting (pendingRecords) began to wait; its age is how far behind the destination is. Absent when nothing waits. Written by the runner.',
+    ),
+  lastSuccessTime: time
+    .optional()
+    .describe(
+      'When a run, cleanup or Automatic pass of this service last did its work (outcome Succeeded or PartiallyFailed). Written by the runner.',
+    ),
 });
 
 export const serviceStatusSchema = z
   .object({
     name: z.string().describe('Service name, e.g. orderDelivery.'),
-    schedule: z.string().optional().describe('The effective schedule: Automatic, or the CronJob schedule in use.'),
+    schedule: z
+      .string()
+      .optional()
+      .describe('The effective schedule: Automatic, Disabled, or the CronJob schedule in use.'),
     workload: z
       .object({ kind: z.enum(['CronJob', 'Deployment']), name: z.string() })
       .optional()
@@ -224,14 +237,19 @@ export const serviceStatusSchema = z
         'Next scheduled run of an interval service. Run times are reported when a run ends: while one is in progress, this is when it was due.',
       ),
     lastRunTime: time.optional().describe('When the last finished Job of this service started.'),
-    lastSuccessTime: time.optional().describe('When a Job of this service last succeeded.'),
     cleanup: z
       .object({
-        nextTimes: z.array(time).max(2).optional().describe('The next two randomized cleanup runs.'),
+        nextTimes: z
+          .array(time)
+          .max(2)
+          .optional()
+          .describe('The next two cleanup times. A cleanup runs at its time only if the service has failed records.'),
         lastTime: time.optional().describe('The last cleanup run started.'),
       })
       .optional()
-      .describe('Cleanup runs of an Automatic service: two a day at stable random times that retry failed records.'),
+      .describe(
+        'Cleanup runs: two a day at stable random times in the Merchant\'s time zone, which retry every failed record (those that need a person too) of a service that has any.',
+      ),
   })
   .extend(runnerReportSchema.shape);
 export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
@@ -248,6 +266,16 @@ export const ownerStatusSchema = z.object({
     .min(0)
     .optional()
     .describe('Failed records over all services (the sum of the per-service counts).'),
+  lastHandledRunRequest: z
+    .string()
+    .optional()
+    .describe(
+      'The last value of the switchyard.dev/run-requested-at annotation that the operator acted on (as Flux\'s lastHandledReconcileAt).',
+    ),
+  lastHandledRetryRequest: z
+    .string()
+    .optional()
+    .describe('The last value of the switchyard.dev/retry-requested-at annotation that the operator acted on.'),
   services: z
     .array(serviceStatusSchema)
     .optional()

@@ -55,7 +55,7 @@ function observations(plans: readonly ServicePlan[]): ServiceObservation[] {
   return plans.flatMap((plan): ServiceObservation[] => {
     switch (plan.mode) {
       case 'disabled':
-        return [];
+        return [{ service: plan.service, schedule: 'Disabled' }];
       case 'automatic':
         return [
           {
@@ -73,7 +73,6 @@ function observations(plans: readonly ServicePlan[]): ServiceObservation[] {
             workload: { kind: 'CronJob' as const, name: `acme-${plan.service}` },
             ...(!plan.suspended && { nextRunTime: nextRunTimes(plan.cron, plan.timeZone, now, 1)[0]! }),
             lastRunTime: minutesAgo(20),
-            lastSuccessTime: minutesAgo(20),
           },
         ];
     }

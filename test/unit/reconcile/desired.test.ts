@@ -9,6 +9,7 @@ import {
   migrateDeadlineSeconds,
   runnerRules,
   servedPlans,
+  watchSourceOf,
   watchTargetOf,
   type AutomaticPlan,
   type Child,
@@ -298,6 +299,39 @@ describe('buildWatcher', () => {
     ).toBeUndefined();
     expect(watcherFor([{ owner: merchant, plans: [] }, cartSource('acme-etsy')])?.metadata?.name).toBe('acme-watcher');
     expect(servedPlans([{ service: 'shipmentUpload', mode: 'automatic', suspended: true, batchSize: 1 }])).toEqual([]);
+  });
+
+  it('counts the backlog of Disabled delivery services, unless the object is suspended', () => {
+    const disabled: ServicePlan[] = [
+      { service: 'shipmentUpload', mode: 'disabled' },
+      { service: 'inventoryUpload', mode: 'automatic', suspended: false, batchSize: 20 },
+      { service: 'orderDownload', mode: 'disabled' },
+    ];
+    const source = watchSourceOf(cartFixture(), disabled);
+    expect(watchTargetOf(source).services).toEqual([
+      { name: 'inventoryUpload', batchSize: 20 },
+      { name: 'shipmentUpload', batchSize: 100, countOnly: true },
+    ]);
+    // A watcher that would only count still runs: the backlog is what status shows of a Disabled service.
+    const onlyCounting = watchSourceOf(merchantFixture(), [{ service: 'orderDelivery', mode: 'disabled' }]);
+    expect(watcherFor([onlyCounting])?.metadata?.name).toBe('acme-watcher');
+    const suspended = watchSourceOf(merchantFixture({ spec: { suspend: true } }), [
+      { service: 'orderDelivery', mode: 'disabled' },
+    ]);
+    expect(suspended.counted).toEqual([]);
+  });
+
+  it("tells the merchant's runners its Carts, for the hub's cart registry", () => {
+    const carts = ['acme-etsy', 'acme-shopify'];
+    const children = buildChildren({ ...merchantContext, merchantCarts: carts }, plans, merchantSources());
+    const cartsVariable = { name: 'SWITCHYARD_MERCHANT_CARTS', value: '["acme-etsy","acme-shopify"]' };
+    expect(envOf(children.find((child) => child.kind === 'Deployment'))).toContainEqual(cartsVariable);
+    expect(envOf(children.find((child) => child.kind === 'CronJob'))).toContainEqual(cartsVariable);
+    const cartChildren = buildChildren(
+      { owner: cartFixture(), merchantName: 'acme', settings: runnerSettingsFixture },
+      [{ ...(plans[1] as ServicePlan & { mode: 'interval' }), service: 'orderDownload' }],
+    );
+    expect(envOf(cartChildren[0]).map((entry) => entry.name)).not.toContain('SWITCHYARD_MERCHANT_CARTS');
   });
 
   it("gives a Cart's target the same text whatever else the watcher serves", () => {

@@ -213,10 +213,7 @@ describe('reconcileOwner', () => {
     await reconcileOwner(ref(merchant), cluster.context(at(41)));
     expect(cluster.writes).toEqual(['status Merchant/acme']);
     expect(cluster.causes.at(-1)).toBe('schedule');
-    expect(confirmations()).toMatchObject({
-      lastRunTime: dueAt,
-      lastSuccessTime: at(40).toISOString().replace('.000Z', 'Z'),
-    });
+    expect(confirmations()).toMatchObject({ lastRunTime: dueAt });
     expect(Date.parse(confirmations()!.nextRunTime!)).toBeGreaterThan(Date.parse(dueAt));
   });
 
@@ -422,8 +419,15 @@ describe('reconcileOwner', () => {
     const seed = scheduleSeed(merchant, 'orderDelivery');
     const [morning] = cleanupTimesForDay(seed, '2026-11-27', merchant.spec.timeZone);
 
+    /** What a runner reports of a service with failed records. */
+    const withFailures = (cluster: ReturnType<typeof fakeCluster>, ...services: string[]) =>
+      cluster.statuses.set('Merchant/acme', {
+        services: services.map((name) => ({ name, failedRecords: { count: 2 } })),
+      });
+
     it('starts the cleanup Job that is due, once, and reports it', async () => {
       const cluster = fakeCluster([merchant]);
+      withFailures(cluster, 'orderDelivery');
       const late = new Date(morning.getTime() + 30 * 60_000);
       await reconcileOwner(ref(merchant), cluster.context(late));
       const created = cluster.writes.filter((write) => write.startsWith('create Job/acme-order-delivery-cleanup'));
@@ -447,8 +451,37 @@ describe('reconcileOwner', () => {
       expect(cluster.writes.filter((write) => write.startsWith('create'))).toEqual([]);
     });
 
+    it('starts no cleanup for a service without failed records, but still shows its times', async () => {
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(new Date(morning.getTime() + 60_000)));
+      // The next look, once the new watcher is available, writes the status.
+      await reconcileOwner(ref(merchant), cluster.context(new Date(morning.getTime() + 61_000)));
+      expect(cluster.cleanupJobs()).toHaveLength(0);
+      const service = cluster.statuses.get('Merchant/acme')?.services?.find((entry) => entry.name === 'orderDelivery');
+      expect(service?.cleanup?.nextTimes).toHaveLength(2);
+      expect(service?.cleanup?.lastTime).toBeUndefined();
+    });
+
+    it('cleans up an interval service with failed records at its own times, in cleanup mode', async () => {
+      const cluster = fakeCluster([merchant]);
+      withFailures(cluster, 'inventory');
+      const [inventoryMorning] = cleanupTimesForDay(
+        scheduleSeed(merchant, 'inventory'),
+        '2026-11-27',
+        merchant.spec.timeZone,
+      );
+      await reconcileOwner(ref(merchant), cluster.context(new Date(inventoryMorning.getTime() + 60_000)));
+      await reconcileOwner(ref(merchant), cluster.context(new Date(inventoryMorning.getTime() + 61_000)));
+      const jobs = cluster.cleanupJobs();
+      expect(jobs.map((job) => job.metadata?.labels?.['switchyard.dev/service'])).toEqual(['inventory']);
+      expect(jobs[0]?.spec?.template.spec?.containers[0]?.args).toEqual(['cleanup', '--service', 'inventory']);
+      const service = cluster.statuses.get('Merchant/acme')?.services?.find((entry) => entry.name === 'inventory');
+      expect(service?.cleanup?.lastTime).toBe(inventoryMorning.toISOString().replace('.000Z', 'Z'));
+    });
+
     it('runs a cleanup missed while the operator was down only if it is less than an hour late', async () => {
       const cluster = fakeCluster([merchant]);
+      withFailures(cluster, 'orderDelivery');
       await reconcileOwner(ref(merchant), cluster.context(new Date(morning.getTime() + 61 * 60_000)));
       expect(cluster.cleanupJobs()).toHaveLength(0);
     });
@@ -457,6 +490,7 @@ describe('reconcileOwner', () => {
       const newer = merchantFixture();
       newer.metadata.creationTimestamp = new Date(morning.getTime() + 60_000).toISOString();
       const cluster = fakeCluster([newer]);
+      withFailures(cluster, 'orderDelivery');
       await reconcileOwner(ref(newer), cluster.context(new Date(morning.getTime() + 10 * 60_000)));
       expect(cluster.cleanupJobs()).toHaveLength(0);
     });
@@ -464,8 +498,78 @@ describe('reconcileOwner', () => {
     it('starts no cleanup for a suspended merchant', async () => {
       const suspended = merchantFixture({ spec: { suspend: true } });
       const cluster = fakeCluster([suspended]);
+      withFailures(cluster, 'orderDelivery');
       await reconcileOwner(ref(suspended), cluster.context(new Date(morning.getTime() + 60_000)));
       expect(cluster.cleanupJobs()).toHaveLength(0);
+    });
+  });
+
+  describe('run-now and retry-now requests', () => {
+    const requestJobs = (cluster: ReturnType<typeof fakeCluster>) =>
+      cluster.jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'request');
+    const argsOf = (cluster: ReturnType<typeof fakeCluster>) =>
+      Object.fromEntries(
+        requestJobs(cluster).map((job) => [
+          job.metadata!.labels!['switchyard.dev/service'],
+          job.spec!.template.spec!.containers[0]!.args!.join(' '),
+        ]),
+      );
+
+    it('runs each enabled service once per new value, and records the value handled', async () => {
+      const merchant = merchantFixture({ annotations: { 'switchyard.dev/run-requested-at': 'one' } });
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      // Interval services run from their CronJob's template; the Automatic one retries everything failed.
+      expect(argsOf(cluster)).toEqual({
+        orderDelivery: 'cleanup --service orderDelivery',
+        shippingConfirmations: 'run --service shippingConfirmations',
+        inventory: 'run --service inventory',
+      });
+      const cronJob = cluster.children.get('CronJob/acme-inventory') as Child & { kind: 'CronJob' };
+      const inventoryJob = requestJobs(cluster).find((job) => job.metadata!.name!.startsWith('acme-inventory-run-'))!;
+      expect(inventoryJob.spec!.template.spec).toEqual(cronJob.spec!.jobTemplate.spec!.template.spec);
+      expect(inventoryJob.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Merchant', controller: true });
+      expect(cluster.statuses.get('Merchant/acme')?.lastHandledRunRequest).toBe('one');
+      expect(cluster.events.filter((event) => event.startsWith('Normal RunRequested'))).toHaveLength(1);
+
+      // Handled: reconciling again starts nothing. A new value runs again.
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(requestJobs(cluster)).toHaveLength(3);
+      merchant.metadata.annotations = { 'switchyard.dev/run-requested-at': 'two' };
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(requestJobs(cluster)).toHaveLength(6);
+      expect(cluster.statuses.get('Merchant/acme')?.lastHandledRunRequest).toBe('two');
+    });
+
+    it('retries only failed records of the services named, skipping suspended ones', async () => {
+      const merchant = merchantFixture({
+        annotations: {
+          'switchyard.dev/retry-requested-at': '2026-11-29T10:00:00Z',
+          'switchyard.dev/run-services': 'orderDelivery, inventory',
+        },
+        services: { inventory: { schedule: '1h', suspend: true, batchSize: 100 } },
+      });
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(argsOf(cluster)).toEqual({ orderDelivery: 'cleanup --service orderDelivery' });
+      expect(cluster.events.find((event) => event.startsWith('Normal RetryRequested'))).toMatch(
+        /started orderDelivery \(Job acme-order-delivery-retry-[0-9a-f]{8}\); inventory skipped \(suspended\)$/,
+      );
+      expect(cluster.statuses.get('Merchant/acme')?.lastHandledRetryRequest).toBe('2026-11-29T10:00:00Z');
+      expect(cluster.statuses.get('Merchant/acme')?.lastHandledRunRequest).toBeUndefined();
+    });
+
+    it('does not handle a request naming a service the object does not have, and says what to fix', async () => {
+      const merchant = merchantFixture({
+        annotations: { 'switchyard.dev/run-requested-at': 'now', 'switchyard.dev/run-services': 'orderDownload' },
+      });
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(requestJobs(cluster)).toHaveLength(0);
+      expect(cluster.statuses.get('Merchant/acme')?.lastHandledRunRequest).toBeUndefined();
+      expect(cluster.events).toContain(
+        'Warning InvalidRequest: metadata.annotations[switchyard.dev/run-services]: "orderDownload" is not a service of a Merchant; expected a comma-separated list of orderDelivery, shippingConfirmations, inventory',
+      );
     });
   });
 
