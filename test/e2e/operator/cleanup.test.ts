@@ -1,5 +1,6 @@
-// Cleanup runs on the real control plane. Waiting for a random time of day is no test, so this one runs the
-// controller in-process with its clock set just past the merchant's morning cleanup, as after an operator outage.
+// Cleanup runs on the real control plane, of an Automatic service whose runner reported failed records. Waiting for a
+// random time of day is no test, so this one runs the controller in-process with its clock set just past the
+// merchant's morning cleanup, as after an operator outage.
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
@@ -8,7 +9,7 @@ import { Controller } from '../../../operator/runtime/controller.ts';
 import { createMetrics } from '../../../operator/runtime/metrics.ts';
 import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
 import { runnerSettingsFixture } from '../../support/fixtures.ts';
-import { eventually, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
+import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { applyYaml, batch, getOwner, waitForReady } from '../support/switchyard.ts';
 
 const namespace = useTestNamespace('cleanup');
@@ -29,6 +30,23 @@ metadata: { name: tidy }
 spec:
   warehouse: { url: "https://wms.example.com" }
   services: { shippingConfirmations: { schedule: Disabled }, inventory: { schedule: Disabled } }`,
+    );
+    // Its watcher's runner reported failed records, which is what makes a cleanup worth running.
+    await kubectl(
+      [
+        'apply',
+        '--server-side',
+        '--subresource=status',
+        '--field-manager=switchyard-runner/orderDelivery',
+        '-n',
+        namespace.name,
+        '-f',
+        '-',
+      ],
+      `apiVersion: switchyard.dev/v1alpha1
+kind: Merchant
+metadata: { name: tidy }
+status: { services: [{ name: orderDelivery, failedRecords: { count: 3 } }] }`,
     );
     const merchant = await getOwner('Merchant', namespace.name, 'tidy');
     // Tomorrow's slot: a slot that passed before the Merchant existed is, rightly, not a missed cleanup.
