@@ -78,6 +78,7 @@ describe('malformed orders from a cart', () => {
     expect(afterFix.failedRecords?.sample.map((failure) => failure.id).sort()).toEqual(['DELETED-LATER', 'STILL-BAD']);
 
     cart.orders.remove((item) => (item as { id?: unknown }).id === 'DELETED-LATER');
+    // The cleanup the operator starts for a service with failed records, at its time or on a retry-now request.
     const cleanup = await runOnce('cleanup', download);
     expect(cleanup.exitCode).toBe(0);
     expect(cleanup.reporter.last?.failedRecords?.sample.map((failure) => failure.id)).toEqual(['STILL-BAD']);

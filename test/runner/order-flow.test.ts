@@ -130,7 +130,8 @@ describe('Automatic order delivery', () => {
       await watcher.stop();
     }
 
-    // The person fixed the mapping in the warehouse; the twice-daily cleanup retries every failure.
+    // The person fixed the mapping in the warehouse; the twice-daily cleanup (or a retry-now request) retries every
+    // failure: the operator starts that Job (test/e2e/operator/requests.test.ts), which runs this.
     const report = await deliver('cleanup', delivery);
     expect(warehouse.orders.appliedFor('web-shop/BAD')).toHaveLength(1);
     expect(report).toMatchObject({
@@ -232,7 +233,7 @@ describe('interval order delivery', () => {
     // Needs a person: the next interval run does not retry it.
     await deliver('run', { ...delivery, token: 'right' });
     expect(warehouse.orders.applied).toHaveLength(0);
-    // After the Secret is fixed, cleanup does.
+    // After the Secret is fixed, the cleanup that the operator starts for a service with failed records does.
     await deliver('cleanup', { ...delivery, token: 'right' });
     expect(warehouse.orders.appliedFor('web-shop/T-1')).toHaveLength(1);
   });

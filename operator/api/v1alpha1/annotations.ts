@@ -8,3 +8,6 @@ export const runRequestedAtAnnotation = 'switchyard.dev/run-requested-at';
 export const runServicesAnnotation = 'switchyard.dev/run-services';
 /** Retry now: every failed record of the services is retried at once (a cleanup run), and nothing else is run. */
 export const retryRequestedAtAnnotation = 'switchyard.dev/retry-requested-at';
+
+/** Every annotation of a request: a change of any of them is a reason to reconcile the object. */
+export const requestAnnotationNames = [runRequestedAtAnnotation, retryRequestedAtAnnotation, runServicesAnnotation];

@@ -62,6 +62,24 @@ describe('ownerChange', () => {
     expect(ownerChange(ownerFactsOf(reconciled), ownerFactsOf(reportedMore))).toBe('runner');
   });
 
+  it('is runner for a new run-now or retry-now request, and none for other annotations', () => {
+    const annotated = (annotations: Record<string, string>) => ({
+      ...reconciled,
+      metadata: { ...reconciled.metadata, annotations },
+    });
+    const requested = annotated({ 'switchyard.dev/run-requested-at': '2026-11-29T12:00:00Z' });
+    expect(ownerChange(ownerFactsOf(reconciled), ownerFactsOf(requested))).toBe('runner');
+    const retried = annotated({ 'switchyard.dev/retry-requested-at': 'once more' });
+    expect(ownerChange(ownerFactsOf(reconciled), ownerFactsOf(retried))).toBe('runner');
+    const narrowed = annotated({
+      'switchyard.dev/run-requested-at': '2026-11-29T12:00:00Z',
+      'switchyard.dev/run-services': 'inventory',
+    });
+    expect(ownerChange(ownerFactsOf(requested), ownerFactsOf(narrowed))).toBe('runner');
+    const tracked = annotated({ 'argocd.argoproj.io/tracking-id': 'shops:switchyard.dev/Merchant:shops/acme' });
+    expect(ownerChange(ownerFactsOf(reconciled), ownerFactsOf(tracked))).toBe('none');
+  });
+
   it('is spec for a new generation, a deletion starting, and the object appearing or going', () => {
     expect(
       ownerChange(ownerFactsOf(reconciled), ownerFactsOf(withStatus(merchant, reconciled.status, { generation: 2 }))),
