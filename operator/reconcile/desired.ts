@@ -440,7 +440,7 @@ export function buildRequestJob(
   const metadata = childMetadata(context.owner, plan.service, 'request', name);
   const annotations = { [requestAnnotation]: `${request} ${value}` };
   if (request === 'run' && plan.mode === 'interval') {
-    const { jobTemplate } = buildCronJob(context, plan).spec!;
+    const { jobTemplate } = buildCronJob(context, plan).spec;
     return {
       apiVersion: 'batch/v1',
       kind: 'Job',
