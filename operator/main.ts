@@ -57,6 +57,7 @@ const controller = new Controller({
   metrics,
   log,
 });
+metrics.readBacklogFrom(() => controller.backlogSamples(new Date()));
 
 const elector = config.leaderElection
   ? new LeaderElector(

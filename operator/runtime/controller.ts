@@ -2,7 +2,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ownerKinds, type OwnerKind } from '../api/v1alpha1/services.ts';
-import { apiVersion, kinds, type Cart, type Owner } from '../api/v1alpha1/types.ts';
+import { apiVersion, kinds, type Cart, type Merchant, type Owner } from '../api/v1alpha1/types.ts';
 import { childKindNames, childKinds, noChildren, type ChildKind } from '../reconcile/child-kinds.ts';
 import type { RunnerSettings } from '../reconcile/desired.ts';
 import { componentLabel, managedSelector, ownerKindLabel, ownerNameLabel } from '../reconcile/names.ts';
@@ -18,6 +18,7 @@ import { podProblem } from '../reconcile/watcher-health.ts';
 import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
 import type { Metrics } from './metrics.ts';
 import { ownerChange, ownerFactsOf, type OwnerFacts } from './owner-events.ts';
+import { backlogSamples, type BacklogSamples, type PeriodMemo } from './service-metrics.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {
@@ -115,6 +116,8 @@ export class Controller {
   readonly #cartsByMerchant = new Map<string, Set<string>>();
   /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
   readonly #merchantOfCart = new Map<string, string>();
+  /** The backlog gauges' service periods of the last scrape (see service-metrics.ts). */
+  readonly #periodMemo: PeriodMemo = new Map();
   #resyncTimer: NodeJS.Timeout | undefined;
   #synced = false;
 
@@ -223,6 +226,26 @@ export class Controller {
     });
     this.#enqueueAll();
     this.#scheduleResync();
+  }
+
+  /**
+   * The backlog gauges' samples from the caches (no API calls), or undefined until they are synced. Only the leader
+   * starts its informers, so a standby exports none, and Prometheus holds one series per service however many
+   * replicas it scrapes.
+   */
+  backlogSamples(now: Date): BacklogSamples | undefined {
+    if (!this.#synced) return undefined;
+    const owners = [...this.#owners.Merchant.list(), ...this.#owners.Cart.list()] as Owner[];
+    return backlogSamples(
+      {
+        owners,
+        merchant: (namespace, name) => this.#owners.Merchant.get(name, namespace) as Merchant | undefined,
+        deployment: (namespace, name) => this.#children.Deployment.get(name, namespace),
+      },
+      this.#options.settings.databaseSecret.name,
+      now,
+      this.#periodMemo,
+    );
   }
 
   async stop(): Promise<void> {

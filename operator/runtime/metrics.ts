@@ -1,11 +1,96 @@
 // Prometheus metrics of the operator.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BacklogSamples, Sample } from './service-metrics.ts';
+
+const serviceLabelNames = ['namespace', 'kind', 'name', 'service'] as const;
+
+/**
+ * The backlog and freshness gauges, set at scrape time from `read` (the leader's caches; see service-metrics.ts and
+ * docs/monitoring.md). Every gauge of one scrape reads the same samples: they are computed once, by the first gauge,
+ * and dropped when that scrape's synchronous pass over the gauges is over.
+ */
+function createBacklogGauges(registry: Registry, read: () => BacklogSamples | undefined) {
+  let current: { samples: BacklogSamples | undefined } | undefined;
+  const samplesOfThisScrape = () => {
+    if (!current) {
+      current = { samples: read() };
+      queueMicrotask(() => (current = undefined));
+    }
+    return current.samples;
+  };
+  const gauge = <Label extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly Label[],
+    pick: (samples: BacklogSamples) => Sample<Record<Label, string>>[],
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const samples = samplesOfThisScrape();
+        for (const { labels, value } of samples ? pick(samples) : []) this.set(labels, value);
+      },
+    });
+  gauge(
+    'switchyard_service_pending_records',
+    'Records waiting to reach the destination of a delivery service, as its runner last reported (pendingRecords).',
+    serviceLabelNames,
+    (samples) => samples.pendingRecords,
+  );
+  gauge(
+    'switchyard_service_failed_records',
+    'Failed records of a service, as its runner last reported (failedRecords.count).',
+    serviceLabelNames,
+    (samples) => samples.failedRecords,
+  );
+  gauge(
+    'switchyard_service_last_success_timestamp_seconds',
+    'When a run, cleanup or Automatic pass of a service last did its work (lastSuccessTime).',
+    serviceLabelNames,
+    (samples) => samples.lastSuccessTime,
+  );
+  gauge(
+    'switchyard_service_oldest_pending_timestamp_seconds',
+    'When the oldest record still waiting for a delivery service began to wait (oldestPendingTime).',
+    serviceLabelNames,
+    (samples) => samples.oldestPendingTime,
+  );
+  gauge(
+    'switchyard_service_period_seconds',
+    'The period the operator judges a service by (the longest gap of its schedule; 900 for Automatic). Absent for a disabled or suspended service.',
+    serviceLabelNames,
+    (samples) => samples.periodSeconds,
+  );
+  gauge(
+    'switchyard_owner_created_timestamp_seconds',
+    'When a Merchant or Cart was created.',
+    ['namespace', 'kind', 'name'] as const,
+    (samples) => samples.ownerCreationTime,
+  );
+  gauge(
+    'switchyard_watcher_up',
+    "1 when a Merchant's watcher Deployment has an available replica, else 0. Absent when the Merchant has no watcher.",
+    ['namespace', 'merchant'] as const,
+    (samples) => samples.watcherUp,
+  );
+}
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'switchyard_operator_' });
+  /** Set by readBacklogFrom; until then the backlog gauges have no samples. */
+  let readBacklog: () => BacklogSamples | undefined = () => undefined;
+  createBacklogGauges(registry, () => readBacklog());
   return {
     registry,
+    /** Where the backlog gauges read at scrape time; `read` returns undefined while there is nothing to export. */
+    readBacklogFrom(read: () => BacklogSamples | undefined) {
+      readBacklog = read;
+    },
     reconciles: new Counter({
       name: 'switchyard_reconcile_total',
       help: 'Reconciles by kind and result (success, requeue, stalled, error).',
