@@ -42,20 +42,60 @@ const failedColumn = {
   description: 'Failed records over all services',
   jsonPath: '.status.failedRecords',
 };
+const statusColumn = {
+  name: 'Status',
+  type: 'string',
+  description: 'The Ready message',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+  priority: 1,
+};
 const suspendedColumn = { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend' };
 const ageColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+/** A field of one service's status entry. */
+const serviceField = (service: string, field: string) => `.status.services[?(@.name=="${service}")].${field}`;
 
+// Is data moving? Each kind shows the service its orders move by: how long since an order last reached the
+// warehouse (and how many wait), or since the cart's orders were last downloaded.
 const printerColumns: Record<OwnerKind, object[]> = {
-  Merchant: [readyColumn, failedColumn, suspendedColumn, ageColumn, reasonColumn],
+  Merchant: [
+    readyColumn,
+    failedColumn,
+    {
+      name: 'Pending',
+      type: 'integer',
+      description: 'Orders waiting to reach the warehouse',
+      jsonPath: serviceField('orderDelivery', 'pendingRecords'),
+    },
+    {
+      name: 'Delivered',
+      type: 'date',
+      description: 'When an order last reached the warehouse',
+      jsonPath: serviceField('orderDelivery', 'lastDeliveryTime'),
+    },
+    suspendedColumn,
+    ageColumn,
+    reasonColumn,
+    statusColumn,
+  ],
   Cart: [
     { name: 'Merchant', type: 'string', jsonPath: '.spec.merchantRef.name' },
     readyColumn,
     failedColumn,
+    {
+      name: 'Downloaded',
+      type: 'date',
+      description: "When the cart's orders were last downloaded",
+      jsonPath: serviceField('orderDownload', 'lastSuccessTime'),
+    },
     suspendedColumn,
     ageColumn,
     reasonColumn,
+    statusColumn,
   ],
 };
+
+/** Short names for kubectl (`kubectl get merch,crt`), as cert-manager's `cert` and Flux's `ks`. */
+const shortNames: Record<OwnerKind, string[]> = { Merchant: ['merch'], Cart: ['crt'] };
 
 const descriptions: Record<OwnerKind, string> = {
   Merchant:
@@ -75,7 +115,7 @@ export function buildCrd(kind: OwnerKind): object {
     spec: {
       group,
       scope: 'Namespaced',
-      names: { ...names, categories: ['switchyard'] },
+      names: { ...names, shortNames: shortNames[kind], categories: ['switchyard'] },
       versions: [
         {
           name: version,
@@ -90,11 +130,14 @@ export function buildCrd(kind: OwnerKind): object {
               required: ['spec'],
               // The name becomes a label value and a prefix of the workload names, whose limit is 63 characters.
               'x-kubernetes-validations': [
+                // The error already names the object (`Merchant "…" is invalid`): no messageExpression needed, and
+                // metadata.name has no declared maxLength, so concatenating it would exceed CEL's cost budget.
                 { rule: 'self.metadata.name.size() <= 63', message: 'metadata.name must be at most 63 characters' },
               ],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of this object: switchyard.dev/v1alpha1.' },
                 kind: { type: 'string', description: `Kind of this object: ${kind}.` },
+                // The API server describes metadata itself, and allows nothing else here.
                 metadata: { type: 'object' },
                 // Input: what a user may write, with the defaults the API server fills in.
                 spec: openApiSchema(specSchemas[kind], 'input'),

@@ -20,7 +20,18 @@ interface CelRule {
   rule: string;
   message: string;
 }
-const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
+/** A text as a CEL string literal. */
+const celString = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+/**
+ * Rules on a string field. The message echoes the rejected value (`messageExpression`): the API server otherwise
+ * prints the field's type, `Invalid value: "string"`, and not what was written. `message` stays as the fallback.
+ */
+const cel = (...rules: CelRule[]) => ({
+  'x-kubernetes-validations': rules.map((rule) => ({
+    ...rule,
+    messageExpression: `'"' + self + '": ' + ${celString(rule.message)}`,
+  })),
+});
 const celList = (values: readonly string[]) => `[${values.map((value) => `'${value}'`).join(', ')}]`;
 
 const dnsLabel = z
@@ -155,21 +166,25 @@ export const cartSpecSchema = z
 
 const time = z.iso.datetime();
 
-export const conditionSchema = z.object({
-  type: z.string().describe('Ready, Reconciling or Stalled.'),
-  status: z.enum(['True', 'False', 'Unknown']),
-  reason: z.string().describe('CamelCase reason for the last transition.'),
-  message: z.string().describe('Human-readable detail.'),
-  observedGeneration: z.int().optional().describe('The generation this condition was computed from.'),
-  lastTransitionTime: time.describe('When the status last changed.'),
-});
+export const conditionSchema = z
+  .object({
+    type: z.string().describe('Ready, Reconciling or Stalled.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('Whether the condition holds: True, False or Unknown.'),
+    reason: z.string().describe('CamelCase reason for the last transition.'),
+    message: z.string().describe('Human-readable detail.'),
+    observedGeneration: z.int().optional().describe('The generation this condition was computed from.'),
+    lastTransitionTime: time.describe('When the status last changed.'),
+  })
+  .describe('One condition, as in the Kubernetes API conventions (metav1.Condition).');
 export type Condition = z.infer<typeof conditionSchema>;
 
-const failedRecordSample = z.object({
-  id: z.string().describe("The record's id in its source system."),
-  reason: z.string().max(256).describe('Why the destination did not take it.'),
-  time: time.describe('When it last failed.'),
-});
+const failedRecordSample = z
+  .object({
+    id: z.string().describe("The record's id in its source system."),
+    reason: z.string().max(256).describe('Why the destination did not take it.'),
+    time: time.describe('When it last failed.'),
+  })
+  .describe('One failed record: its id, why it failed, and when.');
 
 export const runnerReportSchema = z.object({
   failedRecords: z
@@ -181,10 +196,14 @@ export const runnerReportSchema = z.object({
     .describe('Written by the runner (field manager switchyard-runner/<service>); the operator never writes it.'),
   lastResult: z
     .object({
-      time: time,
-      outcome: z.enum(['Succeeded', 'PartiallyFailed', 'Failed']),
-      processed: z.int().min(0),
-      failed: z.int().min(0),
+      time: time.describe('When the run, cleanup or Automatic pass ended.'),
+      outcome: z
+        .enum(['Succeeded', 'PartiallyFailed', 'Failed'])
+        .describe(
+          'Succeeded: every record went through. PartiallyFailed: some records failed. Failed: every record failed, or the run could not do its work (see message).',
+        ),
+      processed: z.int().min(0).describe('Records the run read or sent, failed ones included.'),
+      failed: z.int().min(0).describe('Records that failed in this run.'),
       message: z
         .string()
         .max(256)
@@ -228,7 +247,12 @@ export const serviceStatusSchema = z
       .optional()
       .describe('The effective schedule: Automatic, Disabled, or the CronJob schedule in use.'),
     workload: z
-      .object({ kind: z.enum(['CronJob', 'Deployment']), name: z.string() })
+      .object({
+        kind: z
+          .enum(['CronJob', 'Deployment'])
+          .describe('CronJob for an interval service, Deployment for the watcher.'),
+        name: z.string().describe('Name of the workload, in the same namespace.'),
+      })
       .optional()
       .describe('The workload that runs this service.'),
     nextRunTime: time
@@ -240,7 +264,7 @@ export const serviceStatusSchema = z
     cleanup: z
       .object({
         nextTimes: z
-          .array(time)
+          .array(time.describe('A cleanup time.'))
           .max(2)
           .optional()
           .describe('The next two cleanup times. A cleanup runs at its time only if the service has failed records.'),
@@ -248,10 +272,13 @@ export const serviceStatusSchema = z
       })
       .optional()
       .describe(
-        'Cleanup runs: two a day at stable random times in the Merchant\'s time zone, which retry every failed record (those that need a person too) of a service that has any.',
+        "Cleanup runs: two a day at stable random times in the Merchant's time zone, which retry every failed record (those that need a person too) of a service that has any.",
       ),
   })
-  .extend(runnerReportSchema.shape);
+  .extend(runnerReportSchema.shape)
+  .describe(
+    "One service's state: what the operator runs it with (schedule, workload, run and cleanup times) and what its runner reported (records failed and waiting, the last result).",
+  );
 export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
 
 export const ownerStatusSchema = z.object({
@@ -270,7 +297,7 @@ export const ownerStatusSchema = z.object({
     .string()
     .optional()
     .describe(
-      'The last value of the switchyard.dev/run-requested-at annotation that the operator acted on (as Flux\'s lastHandledReconcileAt).',
+      "The last value of the switchyard.dev/run-requested-at annotation that the operator acted on (as Flux's lastHandledReconcileAt).",
     ),
   lastHandledRetryRequest: z
     .string()

@@ -39,47 +39,47 @@ async function rejection(yaml: string): Promise<string> {
   throw new Error('kubectl apply accepted the manifest');
 }
 
-describe('admission (the CRD schema and its CEL rules)', () => {
+describe('admission (the CRD schema and its CEL rules, whose messages echo the value rejected)', () => {
   it.each([
     [
       'Automatic for a pull service',
       merchant('  services:\n    shippingConfirmations: { schedule: Automatic }'),
-      'spec.services.shippingConfirmations.schedule: Invalid value: "string": Automatic is offered only for orderDelivery, shipmentUpload and inventoryUpload',
+      'spec.services.shippingConfirmations.schedule: Invalid value: "string": "Automatic": Automatic is offered only for orderDelivery, shipmentUpload and inventoryUpload',
     ],
     [
       'Automatic for Order Download',
       cart('    orderDownload: { schedule: Automatic }'),
-      'spec.services.orderDownload.schedule: Invalid value: "string": Automatic is offered only',
+      'spec.services.orderDownload.schedule: Invalid value: "string": "Automatic": Automatic is offered only',
     ],
     [
       'Shipping Confirmations more often than every 15 minutes',
       merchant('  services:\n    shippingConfirmations: { schedule: 10m }'),
-      'spec.services.shippingConfirmations.schedule: Invalid value: "string": Shipping Confirmations runs at most every 15 minutes',
+      'spec.services.shippingConfirmations.schedule: Invalid value: "string": "10m": Shipping Confirmations runs at most every 15 minutes',
     ],
     [
       'Inventory more often than hourly',
       merchant('  services:\n    inventory: { schedule: 30m }'),
-      'spec.services.inventory.schedule: Invalid value: "string": Inventory runs at most every 60 minutes',
+      'spec.services.inventory.schedule: Invalid value: "string": "30m": Inventory runs at most every 60 minutes',
     ],
     [
       'an interval the hub does not offer',
       cart('    orderDownload: { schedule: 7m }'),
-      'spec.services.orderDownload.schedule: Invalid value: "string": must be Automatic, Disabled, an interval',
+      'spec.services.orderDownload.schedule: Invalid value: "string": "7m": must be Automatic, Disabled, an interval',
     ],
     [
       'a cron expression with a time zone prefix',
       cart('    orderDownload: { schedule: "TZ=UTC 0 * * * *" }'),
-      'spec.services.orderDownload.schedule: Invalid value: "string": must be Automatic, Disabled, an interval',
+      'spec.services.orderDownload.schedule: Invalid value: "string": "TZ=UTC 0 * * * *": must be Automatic, Disabled, an interval',
     ],
     [
       'a weekly macro (every service runs at least daily)',
       merchant('  services:\n    inventory: { schedule: "@weekly" }'),
-      'spec.services.inventory.schedule: Invalid value: "string": must be Automatic, Disabled, an interval',
+      'spec.services.inventory.schedule: Invalid value: "string": "@weekly": must be Automatic, Disabled, an interval',
     ],
     [
       'a time zone that is not an IANA name',
       merchant('  timeZone: "Central Time"'),
-      'spec.timeZone: Invalid value: "string": must be an IANA time zone name such as UTC or America/Chicago',
+      'spec.timeZone: Invalid value: "string": "Central Time": must be an IANA time zone name such as UTC or America/Chicago',
     ],
     ['an unknown field', merchant('  colour: blue'), 'unknown field "spec.colour"'],
     [
@@ -90,14 +90,18 @@ describe('admission (the CRD schema and its CEL rules)', () => {
     [
       'a warehouse URL that is not http(s)',
       merchant('').replace('https://wms.example.com', 'ftp://wms.example.com'),
-      'spec.warehouse.url: Invalid value: "string": must be an http:// or https:// URL',
+      'spec.warehouse.url: Invalid value: "string": "ftp://wms.example.com": must be an http:// or https:// URL',
     ],
     [
       'a Cart without a merchant',
       cart('    orderDownload: { schedule: 15m }').replace('  merchantRef: { name: m }\n', ''),
       'spec.merchantRef: Required value',
     ],
-    ['a name longer than 63 characters', merchant('', 'a'.repeat(64)), 'metadata.name must be at most 63 characters'],
+    [
+      'a name longer than 63 characters',
+      merchant('', 'a'.repeat(64)),
+      `"${'a'.repeat(64)}" is invalid: <nil>: Invalid value: "object": metadata.name must be at most 63 characters`,
+    ],
   ])('rejects %s', async (_rule, yaml, message) => {
     expect(await rejection(yaml)).toContain(message);
   });
