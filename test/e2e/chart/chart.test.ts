@@ -201,7 +201,9 @@ describe('the rendered chart', () => {
     expect(monitor.spec).toEqual({
       selector: { matchLabels: service.spec!.selector },
       namespaceSelector: { matchNames: [releaseNamespace.name] },
-      endpoints: [{ port: 'http-metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }],
+      endpoints: [
+        { port: 'http-metrics', path: '/metrics', honorLabels: true, interval: '30s', scrapeTimeout: '10s' },
+      ],
     });
     expect(service.metadata?.labels).toMatchObject(service.spec!.selector!);
   });
