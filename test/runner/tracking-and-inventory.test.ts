@@ -1,6 +1,6 @@
 // Tracking: warehouse → hub (Shipping Confirmations) → the order's cart (Shipment Upload).
 // Inventory: warehouse → hub (Inventory) → every cart of the merchant (Inventory Upload), and to the other carts
-// when an order for the same items loads from one of them.
+// when an order for the same items loads from one of them. An order holds its units until a count includes it.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
@@ -113,11 +113,19 @@ describe('inventory', () => {
       // The cart that took the order counted it itself.
       expect(shopA.inventory.appliedFor(sku)).toHaveLength(1);
 
-      // The warehouse's next count replaces the hub's estimate everywhere.
-      warehouse.inventory.put({ sku, quantity: 5 });
+      // A count taken before the warehouse has the order cannot include it: the order still holds its units.
+      warehouse.inventory.put({ sku, quantity: 12 });
       await expectRunOk('run', merchant('inventory'));
-      await eventually('both carts at 5', () =>
-        [shopA, shopB].every((shop) => shop.inventory.appliedFor(sku).at(-1)?.available === 5),
+      await eventually('both carts at 12 - 4 = 8', () =>
+        [shopA, shopB].every((shop) => shop.inventory.appliedFor(sku).at(-1)?.available === 8),
+      );
+      // Once the warehouse has acknowledged the order, its next count includes it, and stands as it is.
+      await expectRunOk('run', merchant('orderDelivery'));
+      expect(warehouse.orders.appliedFor('shop-a/A-500')).toHaveLength(1);
+      warehouse.inventory.put({ sku, quantity: 7 });
+      await expectRunOk('run', merchant('inventory'));
+      await eventually('both carts at 7', () =>
+        [shopA, shopB].every((shop) => shop.inventory.appliedFor(sku).at(-1)?.available === 7),
       );
     } finally {
       await Promise.all(watchers.map((watcher) => watcher.stop()));

@@ -20,8 +20,18 @@ export const sourceOrderSchema = z.looseObject({
     .array(z.looseObject({ sku, quantity: z.int().min(1).max(1_000_000) }))
     .min(1)
     .max(1000),
+  /** The shopper or merchant cancelled the order: it holds no units any more (the warehouse is told as for an edit). */
+  cancelled: z.boolean().optional(),
 });
 export type SourceOrder = z.infer<typeof sourceOrderSchema>;
+
+/** The units an order holds, by SKU (a SKU on several lines adds up); none once it is cancelled. */
+export function unitsBySku(order: SourceOrder): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const line of order.lines)
+    units.set(line.sku, (units.get(line.sku) ?? 0) + (order.cancelled ? 0 : line.quantity));
+  return units;
+}
 
 export const sourceShipmentSchema = z.looseObject({
   id: recordId,

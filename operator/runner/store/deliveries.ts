@@ -2,8 +2,9 @@
 // in_flight under a lease with FOR UPDATE SKIP LOCKED, so concurrent runners never take the same record; a runner
 // that dies leaves its lease to expire, and the records are claimable again (and resent with the same key).
 import { createHash } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import type { DeliveryServiceName, DeliveryTarget } from '../records/outbound.ts';
-import type { Pool } from './database.ts';
+import { inTransaction, type Pool } from './database.ts';
 
 export type { DeliveryServiceName, DeliveryTarget } from '../records/outbound.ts';
 
@@ -154,16 +155,29 @@ export async function settleDeliveries(
   const released = settlements.filter((settlement) => settlement.outcome === 'released');
 
   if (delivered.length > 0) {
-    await pool.query(
-      `UPDATE deliveries d
-       SET state = CASE WHEN d.revision > s.revision THEN 'pending' ELSE 'delivered' END,
-           delivered_revision = s.revision, delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-           failure = NULL, failure_reason = NULL, first_failed_at = NULL, last_failed_at = NULL, failed_in = NULL,
-           retry_not_before = NULL, updated_at = now()
-       FROM jsonb_to_recordset($5::jsonb) AS s(record_id bigint, revision bigint)
-       WHERE ${leased}`,
-      [...scope, JSON.stringify(delivered.map((d) => ({ record_id: d.recordId, revision: d.revision })))],
-    );
+    const settleDelivered = (client: Pool | PoolClient) =>
+      client.query<{ record_id: string; state: string }>(
+        `UPDATE deliveries d
+         SET state = CASE WHEN d.revision > s.revision THEN 'pending' ELSE 'delivered' END,
+             delivered_revision = s.revision, delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+             failure = NULL, failure_reason = NULL, first_failed_at = NULL, last_failed_at = NULL, failed_in = NULL,
+             retry_not_before = NULL, updated_at = now()
+         FROM jsonb_to_recordset($5::jsonb) AS s(record_id bigint, revision bigint)
+         WHERE ${leased}
+         RETURNING d.record_id, d.state`,
+        [...scope, JSON.stringify(delivered.map((d) => ({ record_id: d.recordId, revision: d.revision })))],
+      );
+    if (target.service === 'orderDelivery') {
+      await inTransaction(pool, async (client) => {
+        const { rows } = await settleDelivered(client);
+        await acknowledgeOrderUnits(
+          client,
+          rows.filter((row) => row.state === 'delivered').map((row) => row.record_id),
+        );
+      });
+    } else {
+      await settleDelivered(pool);
+    }
   }
   if (failed.length > 0) {
     const rows = failed.map((f) => ({
@@ -201,6 +215,23 @@ export async function settleDeliveries(
       [...scope, JSON.stringify(released.map((r) => ({ record_id: r.recordId })))],
     );
   }
+}
+
+/**
+ * The warehouse acknowledged these orders' current revisions: it holds exactly their units now. Reservations do not
+ * change until a count includes them (intake.ts), so no inventory level changes here. An acknowledged older revision
+ * (the order was edited while in flight) is not recorded: its units were counted into held_min and held_max when the
+ * edit replaced it, which is as much as the hub knows, and the bounds stay wide until the current revision is
+ * acknowledged: never narrower than the truth, so no count releases units the warehouse may still hold.
+ * Locks order units after the deliveries rows, as intake does.
+ */
+async function acknowledgeOrderUnits(client: PoolClient, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await client.query(
+    `UPDATE order_units SET held_min = units, held_max = units
+     WHERE order_id = ANY($1::bigint[]) AND (held_min <> units OR held_max <> units)`,
+    [orderIds],
+  );
 }
 
 /** The LISTEN channel of one destination's pending work; the same as the SQL function delivery_channel(). */

@@ -10,6 +10,7 @@ import {
   sourceInventoryLevelSchema,
   sourceOrderSchema,
   sourceShipmentSchema,
+  unitsBySku,
 } from '../../../operator/runner/records/inbound.ts';
 import {
   cartInventoryBody,
@@ -71,6 +72,38 @@ describe('screening source records', () => {
     expect(sourceInventoryLevelSchema.safeParse({ sku: 'A', quantity: 0 }).success).toBe(true);
     expect(sourceInventoryLevelSchema.safeParse({ sku: 'A', quantity: -1 }).success).toBe(false);
     expect(sourceInventoryLevelSchema.safeParse({ sku: 'A', quantity: 1.5 }).success).toBe(false);
+  });
+
+  it('takes an optional cancelled flag on orders, and a cancelled order holds no units', () => {
+    const order = {
+      id: '1',
+      lines: [
+        { sku: 'A', quantity: 2 },
+        { sku: 'B', quantity: 1 },
+        { sku: 'A', quantity: 3 },
+      ],
+    };
+    expect(unitsBySku(sourceOrderSchema.parse(order))).toEqual(
+      new Map([
+        ['A', 5],
+        ['B', 1],
+      ]),
+    );
+    expect(unitsBySku(sourceOrderSchema.parse({ ...order, cancelled: false }))).toEqual(
+      new Map([
+        ['A', 5],
+        ['B', 1],
+      ]),
+    );
+    expect(unitsBySku(sourceOrderSchema.parse({ ...order, cancelled: true }))).toEqual(
+      new Map([
+        ['A', 0],
+        ['B', 0],
+      ]),
+    );
+    expect(screenRecords([{ ...order, cancelled: 'yes' }], sourceOrderSchema, 'id').rejected).toEqual([
+      { key: '1', reason: 'cancelled: Invalid input: expected boolean, received string' },
+    ]);
   });
 });
 
