@@ -3,6 +3,8 @@
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { hubSchemaVersion } from '../../../operator/api/runner-contract.ts';
+import { migrateJobName } from '../../../operator/reconcile/names.ts';
 import type { Cart, Owner, OwnerStatus } from '../../../operator/api/v1alpha1/types.ts';
 import { noChildren, type Child } from '../../../operator/reconcile/child-kinds.ts';
 import {
@@ -161,7 +163,7 @@ describe('reconcileOwner', () => {
       'apply Role/acme-runner',
       'apply RoleBinding/acme-runner-status',
       'apply ServiceAccount/acme-runner',
-      'create Job/switchyard-migrate-v1',
+      `create Job/${migrateJobName(hubSchemaVersion)}`,
     ]);
     // The watcher it just created cannot be available yet; rather than report that, it looks again shortly.
     expect(first.requeueAfterMs).toBe(11_000);
@@ -242,15 +244,15 @@ describe('reconcileOwner', () => {
     const merchant = merchantFixture();
     const cluster = fakeCluster([merchant]);
     await reconcileOwner(ref(merchant), cluster.context(now));
-    const migrate = () => cluster.jobs.find((job) => job.metadata?.name === 'switchyard-migrate-v1')!;
+    const migrate = () => cluster.jobs.find((job) => job.metadata?.name === migrateJobName(hubSchemaVersion))!;
     cluster.writes.length = 0;
     await reconcileOwner(ref(merchant), cluster.context(now));
     expect(cluster.writes.filter((write) => write.includes('migrate'))).toEqual([]);
     migrate().status = { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] };
     await reconcileOwner(ref(merchant), cluster.context(now));
     expect(cluster.writes.filter((write) => write.includes('migrate'))).toEqual([
-      'delete Job/switchyard-migrate-v1',
-      'create Job/switchyard-migrate-v1',
+      `delete Job/${migrateJobName(hubSchemaVersion)}`,
+      `create Job/${migrateJobName(hubSchemaVersion)}`,
     ]);
     expect(migrate().status).toBeUndefined();
   });
@@ -654,7 +656,7 @@ describe('reconcileOwner', () => {
       });
       const outcome = await reconcileOwner(ref(merchant), cluster.context(now));
       // Neither the ServiceAccount, nor a binding to it, nor a workload or cleanup that would run as it.
-      expect(cluster.writes).toEqual(['create Job/switchyard-migrate-v1', 'status Merchant/acme']);
+      expect(cluster.writes).toEqual([`create Job/${migrateJobName(hubSchemaVersion)}`, 'status Merchant/acme']);
       const message =
         'ServiceAccount acme-runner exists and is not ours (managed by kubectl-client-side-apply); rename or delete it';
       expect(conditionsOf(cluster, 'Merchant/acme')).toEqual({
