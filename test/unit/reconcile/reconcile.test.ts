@@ -509,9 +509,9 @@ describe('reconcileOwner', () => {
   describe('run-now and retry-now requests', () => {
     const requestJobs = (cluster: ReturnType<typeof fakeCluster>) =>
       cluster.jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'request');
-    const argsOf = (cluster: ReturnType<typeof fakeCluster>) =>
+    const argsOf = (cluster: ReturnType<typeof fakeCluster>): Record<string, string> =>
       Object.fromEntries(
-        requestJobs(cluster).map((job) => [
+        requestJobs(cluster).map((job): [string | undefined, string] => [
           job.metadata!.labels!['switchyard.dev/service'],
           job.spec!.template.spec!.containers[0]!.args!.join(' '),
         ]),
@@ -527,9 +527,10 @@ describe('reconcileOwner', () => {
         shippingConfirmations: 'run --service shippingConfirmations',
         inventory: 'run --service inventory',
       });
-      const cronJob = cluster.children.get('CronJob/acme-inventory') as Child & { kind: 'CronJob' };
+      const cronJob = cluster.children.get('CronJob/acme-inventory');
+      if (cronJob?.kind !== 'CronJob') throw new Error('no CronJob acme-inventory');
       const inventoryJob = requestJobs(cluster).find((job) => job.metadata!.name!.startsWith('acme-inventory-run-'))!;
-      expect(inventoryJob.spec!.template.spec).toEqual(cronJob.spec!.jobTemplate.spec!.template.spec);
+      expect(inventoryJob.spec!.template.spec).toEqual(cronJob.spec.jobTemplate.spec!.template.spec);
       expect(inventoryJob.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Merchant', controller: true });
       expect(cluster.statuses.get('Merchant/acme')?.lastHandledRunRequest).toBe('one');
       expect(cluster.events.filter((event) => event.startsWith('Normal RunRequested'))).toHaveLength(1);
