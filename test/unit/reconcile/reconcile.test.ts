@@ -509,13 +509,15 @@ describe('reconcileOwner', () => {
   describe('run-now and retry-now requests', () => {
     const requestJobs = (cluster: ReturnType<typeof fakeCluster>) =>
       cluster.jobs.filter((job) => job.metadata?.labels?.['app.kubernetes.io/component'] === 'request');
-    const argsOf = (cluster: ReturnType<typeof fakeCluster>): Record<string, string> =>
-      Object.fromEntries(
-        requestJobs(cluster).map((job): [string | undefined, string] => [
-          job.metadata!.labels!['switchyard.dev/service'],
-          job.spec!.template.spec!.containers[0]!.args!.join(' '),
-        ]),
-      );
+    /** Each request Job's service and command line. */
+    const argsOf = (cluster: ReturnType<typeof fakeCluster>): Record<string, string> => {
+      const args: Record<string, string> = {};
+      for (const job of requestJobs(cluster)) {
+        const service = job.metadata?.labels?.['switchyard.dev/service'] ?? '';
+        args[service] = job.spec?.template.spec?.containers[0]?.args?.join(' ') ?? '';
+      }
+      return args;
+    };
 
     it('runs each enabled service once per new value, and records the value handled', async () => {
       const merchant = merchantFixture({ annotations: { 'switchyard.dev/run-requested-at': 'one' } });
