@@ -52,13 +52,25 @@ export interface ServiceRunConfig extends CommonConfig, DeliveryTimings {
   readonly merchant: string;
   readonly batchSize: number;
   readonly endpoint: Endpoint;
+  /**
+   * A Merchant's run or cleanup: the Merchant's Carts, to retire from the hub's cart registry those deleted or moved
+   * away. Undefined for a Cart's, and when the pod template predates the variable (then the registry is left alone).
+   */
+  readonly merchantCarts?: readonly string[];
 }
 
-/** One owner a watcher serves: its endpoint and its Automatic services. */
+/** One service a watcher serves: delivered (Automatic), or only counted (Disabled, `countOnly`). */
+export interface WatchedServiceConfig {
+  readonly service: ServiceName;
+  readonly batchSize: number;
+  readonly countOnly?: true;
+}
+
+/** One owner a watcher serves: its endpoint and its Automatic (and counted Disabled) delivery services. */
 export interface WatchedOwner {
   readonly owner: OwnerRef;
   readonly endpoint: Endpoint;
-  readonly services: readonly { readonly service: ServiceName; readonly batchSize: number }[];
+  readonly services: readonly WatchedServiceConfig[];
 }
 
 /** A merchant's watcher: every Automatic service of the Merchant and its Carts. */
@@ -69,6 +81,8 @@ export interface WatchConfig extends CommonConfig, DeliveryTimings {
   readonly owners: readonly WatchedOwner[];
   readonly sweepMs: number;
   readonly healthPort: number;
+  /** The Merchant's Carts (see ServiceRunConfig); undefined when the pod template predates the variable. */
+  readonly merchantCarts?: readonly string[];
 }
 
 export interface MigrateConfig extends CommonConfig {
@@ -155,6 +169,29 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const token = optional(z.string().regex(/^[^\r\n]*$/, { error: 'must not contain line breaks' }));
 const httpUrl = urlWithScheme(['http:', 'https:']);
 
+/** A variable holding JSON that must match `schema`. */
+function jsonOf<T extends z.ZodType>(schema: T) {
+  return z
+    .string({ error: 'is required' })
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
+// The operator writes the Merchant's Carts for its runs, cleanups and watcher; an older operator's pod templates have
+// none, and those runners still run (without bringing the cart registry in step).
+const merchantCarts = optional(
+  jsonOf(
+    z.array(z.string({ error: 'must be a Cart name' }).pipe(objectName), { error: 'must be a list of Cart names' }),
+  ),
+);
+
 const commonSchema = z.object({
   [runnerEnv.databaseUrl]: urlWithScheme(['postgres:', 'postgresql:']),
   [runnerEnv.logLevel]: optional(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` })),
@@ -174,8 +211,10 @@ const serviceRunSchema = commonSchema.extend(timingsSchema.shape).extend({
   [runnerEnv.endpointType]: optional(z.enum(['http'], { error: 'must be http' })),
   [runnerEnv.endpointUrl]: httpUrl,
   [runnerEnv.endpointToken]: token,
+  [runnerEnv.merchantCarts]: merchantCarts,
 });
 
+// The services a watcher can serve are the delivery services: those that offer Automatic.
 const automaticServices = serviceNames.filter((name) => serviceCatalogue[name].automaticAllowed);
 const watchTargetSchema = z.strictObject({
   kind: z.enum(['Merchant', 'Cart'], { error: 'must be Merchant or Cart' }),
@@ -193,21 +232,12 @@ const watchTargetSchema = z.strictObject({
       z.strictObject({
         name: z.enum(automaticServices, { error: `must be one of ${automaticServices.join(', ')}` }),
         batchSize: z.int().min(1).max(10_000),
+        countOnly: z.literal(true, { error: 'must be true when present' }).optional(),
       }),
     )
     .min(1, { error: 'must name at least one service' }),
 });
-const watchTargetsSchema = z
-  .string({ error: 'is required' })
-  .transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(watchTargetSchema).min(1, { error: 'must name at least one target' }));
+const watchTargetsSchema = jsonOf(z.array(watchTargetSchema).min(1, { error: 'must name at least one target' }));
 
 const watchSchema = commonSchema.extend(timingsSchema.shape).extend({
   [runnerEnv.namespace]: namespaceName,
@@ -215,6 +245,7 @@ const watchSchema = commonSchema.extend(timingsSchema.shape).extend({
   [runnerEnv.watchTargets]: watchTargetsSchema,
   [runnerEnv.sweepSeconds]: optional(integerIn(1, 3600)),
   [runnerEnv.healthPort]: optional(integerIn(0, 65_535)),
+  [runnerEnv.merchantCarts]: merchantCarts,
 });
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -260,6 +291,8 @@ function parseServiceRun(mode: SingleServiceMode, service: ServiceName, env: Env
   if (!timed.ok) errors.push(...timed.errors);
   if (errors.length > 0 || !timed.ok) return { ok: false, errors };
   const endpointToken = vars[runnerEnv.endpointToken];
+  // A Cart's runners register their own Cart and leave the Merchant's list alone.
+  const carts = ownerKind === 'Merchant' ? vars[runnerEnv.merchantCarts] : undefined;
   return {
     ok: true,
     value: {
@@ -272,6 +305,7 @@ function parseServiceRun(mode: SingleServiceMode, service: ServiceName, env: Env
       databaseUrl: vars[runnerEnv.databaseUrl],
       logLevel: vars[runnerEnv.logLevel] ?? 'info',
       ...timed.value,
+      ...(carts && { merchantCarts: carts }),
     },
   };
 }
@@ -283,6 +317,7 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
   const targets: WatchTarget[] = vars[runnerEnv.watchTargets];
   const merchant = vars[runnerEnv.merchant];
   const namespace = vars[runnerEnv.namespace];
+  const carts = vars[runnerEnv.merchantCarts];
   const errors: string[] = [];
   const seen = new Set<string>();
   const owners = targets.map((target, index): WatchedOwner => {
@@ -291,6 +326,10 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
     seen.add(`${target.kind}/${target.name}`);
     if (target.kind === 'Merchant' && target.name !== merchant) {
       errors.push(`${where} must be the watcher's own merchant ${merchant}`);
+    }
+    // The watcher retires the carts not listed before it registers its targets: a target left out would flap.
+    if (target.kind === 'Cart' && carts !== undefined && !carts.includes(target.name)) {
+      errors.push(`${where} must be among ${runnerEnv.merchantCarts}`);
     }
     for (const { name } of target.services) {
       if (serviceCatalogue[name].owner !== target.kind)
@@ -304,7 +343,11 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
     return {
       owner: { kind: target.kind, namespace, name: target.name },
       endpoint: { type: target.endpoint.type, url: target.endpoint.url, ...(tokenValue ? { token: tokenValue } : {}) },
-      services: target.services.map(({ name, batchSize }) => ({ service: name, batchSize })),
+      services: target.services.map(({ name, batchSize, countOnly }) => ({
+        service: name,
+        batchSize,
+        ...(countOnly && { countOnly }),
+      })),
     };
   });
   const timed = timings(vars);
@@ -322,6 +365,7 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
       sweepMs: (vars[runnerEnv.sweepSeconds] ?? 30) * 1000,
       healthPort: vars[runnerEnv.healthPort] ?? watcherProbes.port,
       ...timed.value,
+      ...(carts && { merchantCarts: carts }),
     },
   };
 }

@@ -3,7 +3,7 @@
 // with the real reporter; tests call it in-process with a recording one.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { runnerFieldManager } from '../api/runner-contract.ts';
+import { runnerEnv, runnerFieldManager } from '../api/runner-contract.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
 import type { MigrateConfig, OwnerRef, RunnerConfig, ServiceRunConfig, WatchConfig } from './config.ts';
 import { createConnectors } from './connectors/create-connector.ts';
@@ -21,7 +21,7 @@ import { watchDeliveries, type WatchedDelivery } from './services/watch.ts';
 import { BacklogTracker, deliveryBacklog, type Backlog } from './store/backlog.ts';
 import { createPool, type Pool } from './store/database.ts';
 import type { FailureSummary } from './store/failures.ts';
-import { registerCart } from './store/carts.ts';
+import { registerCart, syncMerchantCarts } from './store/carts.ts';
 import { migrate } from './store/migrate.ts';
 import { waitForConnection, waitForSchema } from './store/readiness.ts';
 
@@ -111,6 +111,7 @@ async function runService(config: ServiceRunConfig, deps: RunnerDependencies): P
     try {
       await openStore(pool, deps, deps.storeWaitMs ?? 120_000);
       if (config.owner.kind === 'Cart') await registerCartOf(pool, config.owner, config.merchant);
+      else await syncCarts(pool, config.owner.namespace, config.merchant, config.merchantCarts, log);
     } catch (error) {
       const message = (error as Error).message;
       log.error({ err: error }, `could not open the hub store: ${message}`);
@@ -152,6 +153,29 @@ function registerCartOf(pool: Pool, owner: OwnerRef, merchant: string): Promise<
   return registerCart(pool, { namespace: owner.namespace, cart: owner.name, merchant });
 }
 
+/**
+ * A Merchant's runner, before any work, retires the carts deleted or moved away since (store/carts.ts), so that what
+ * it takes in opens no deliveries to them. Without the list (a pod template from an operator that did not write it)
+ * it leaves the registry as it is.
+ */
+async function syncCarts(
+  pool: Pool,
+  namespace: string,
+  merchant: string,
+  carts: readonly string[] | undefined,
+  log: Logger,
+): Promise<void> {
+  if (carts === undefined) {
+    log.info(
+      `${runnerEnv.merchantCarts} is not set (a pod template of an older operator): carts deleted or moved away stay registered for now`,
+    );
+    return;
+  }
+  const retired = await syncMerchantCarts(pool, { namespace, merchant }, carts);
+  if (retired.length > 0)
+    log.info({ retired }, 'retired carts deleted or moved away, and closed their open deliveries');
+}
+
 async function report(
   deps: RunnerDependencies,
   owner: OwnerRef,
@@ -188,7 +212,8 @@ async function report(
 
 /**
  * A merchant's watcher: every Automatic service of the Merchant and its Carts in one process, on one hub-store
- * connection for queries and one for LISTEN. Each service reports to its own owner's status.
+ * connection for queries and one for LISTEN, and the backlog of their Disabled delivery services. Each service reports
+ * to its own owner's status.
  */
 async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<number> {
   const { log } = deps;
@@ -204,7 +229,8 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
     {
       merchant: config.merchant,
       serves: config.owners.map(
-        ({ owner, services }) => `${owner.kind}/${owner.name}: ${services.map((s) => s.service).join(',')}`,
+        ({ owner, services }) =>
+          `${owner.kind}/${owner.name}: ${services.map((s) => (s.countOnly ? `${s.service} (count only)` : s.service)).join(',')}`,
       ),
     },
     'watcher starting',
@@ -213,6 +239,7 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
   try {
     try {
       await openStore(pool, deps, undefined);
+      await syncCarts(pool, config.namespace, config.merchant, config.merchantCarts, log);
       for (const { watched } of owners) {
         if (watched.owner.kind === 'Cart') await registerCartOf(pool, watched.owner, config.merchant);
       }
@@ -228,7 +255,7 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
       return watched.services.map((planned): WatchedDelivery => {
         const scope = { service: planned.service, owner: watched.owner, merchant: config.merchant };
         const service = bindService(scope, pool, connectors);
-        // The configuration admits only the Automatic services, which are all delivery services.
+        // The configuration admits only the services that offer Automatic, which are all delivery services.
         if (service.kind !== 'delivery') throw new Error(`${planned.service} has no Automatic mode`);
         const serviceLog = log.child({
           owner: `${watched.owner.kind}/${watched.owner.name}`,
@@ -240,17 +267,23 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
         let lastFailures: FailureSummary | undefined;
         const backlog = new BacklogTracker(pool, service.target);
         let lastBacklog: Backlog | undefined;
+        const countOnly = planned.countOnly === true;
         return {
           target: service.target,
-          work: service.work,
-          delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog),
+          // A Disabled service is only counted: it gets no way to send.
+          ...(!countOnly && {
+            sending: {
+              work: service.work,
+              delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog),
+            },
+          }),
           async afterPass(tally, completed) {
             lastFailures = await service.failures(maxSampleSize).catch(() => lastFailures);
             lastBacklog = await backlog.afterPass(tally.processed - tally.failed).catch(() => lastBacklog);
             const serviceReport = buildServiceReport(
               planned.service,
               lastFailures,
-              { finishedAt: new Date(), ...tally, completed },
+              { finishedAt: new Date(), ...tally, completed, countOnly },
               lastBacklog,
             );
             serviceLog.debug({ ...tally, outcome: serviceReport.lastResult.outcome }, 'pass finished');

@@ -76,6 +76,7 @@ describe('the backlog of a delivery service', () => {
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 2,
       pendingSince: at('10:00:00'),
+      oldestPending: at('10:00:00'),
     });
 
     await pass(target, () => 'delivered');
@@ -90,6 +91,7 @@ describe('the backlog of a delivery service', () => {
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
       pendingSince: at('10:07:00'),
+      oldestPending: at('10:07:00'),
       lastDelivery: at('10:06:00'),
     });
   });
@@ -103,8 +105,10 @@ describe('the backlog of a delivery service', () => {
     await pass(target, (id) => (id === 'old' ? 'transient' : 'delivered'));
     await pass(target, (id) => (id === 'old' ? 'transient' : 'delivered'));
     await deliveredAt(target, at('09:30:00'));
+    // It still counts as the oldest waiting record: how far behind the destination is.
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
+      oldestPending: at('09:00:00'),
       lastDelivery: at('09:30:00'),
     });
   });
@@ -116,11 +120,15 @@ describe('the backlog of a delivery service', () => {
     await arrivedAt(cart, 'refused', at('10:00:00'));
     await pass(target, (id) => (id === 'flaky' ? 'transient' : 'permanent'));
     // One failure on a quiet destination: it waits for its retry; that says nothing yet.
-    expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({ pending: 1 });
+    expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
+      pending: 1,
+      oldestPending: at('11:00:00'),
+    });
     expect(await pass(target, () => 'transient')).toEqual(['flaky']);
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
       pendingSince: at('11:00:00'),
+      oldestPending: at('11:00:00'),
     });
   });
 
@@ -133,6 +141,20 @@ describe('the backlog of a delivery service', () => {
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
       pendingSince: at('12:00:00'),
+      oldestPending: at('12:00:00'),
+    });
+  });
+
+  it('moves the oldest waiting record on when the oldest is delivered', async () => {
+    const { cart, target } = orderScope();
+    await takeOrders(db.pool, cart, page([order('first'), order('second')]));
+    await arrivedAt(cart, 'first', at('13:00:00'));
+    await arrivedAt(cart, 'second', at('13:10:00'));
+    expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toMatchObject({ oldestPending: at('13:00:00') });
+    await pass(target, (id) => (id === 'first' ? 'delivered' : 'released'));
+    expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toMatchObject({
+      pending: 1,
+      oldestPending: at('13:10:00'),
     });
   });
 
@@ -146,6 +168,7 @@ describe('the backlog of a delivery service', () => {
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
       pendingSince: at('08:10:00'),
+      oldestPending: at('08:10:00'),
       lastDelivery: at('08:00:00'),
     });
   });
@@ -164,6 +187,7 @@ describe('the backlog of a delivery service', () => {
     expect(await deliveryBacklog(db.pool, target, { kind: 'read' })).toEqual({
       pending: 1,
       pendingSince: at('07:00:00'),
+      oldestPending: at('07:00:00'),
     });
   });
 
@@ -173,16 +197,18 @@ describe('the backlog of a delivery service', () => {
     await arrivedAt(cart, 'A', at('10:00:00'));
     expect(await deliveryBacklog(db.pool, target, { kind: 'known', at: at('10:30:00') })).toEqual({
       pending: 1,
+      oldestPending: at('10:00:00'),
       lastDelivery: at('10:30:00'),
     });
     expect(await deliveryBacklog(db.pool, target, { kind: 'known', at: undefined })).toEqual({
       pending: 1,
       pendingSince: at('10:00:00'),
+      oldestPending: at('10:00:00'),
     });
     const { rows } = await db.pool.query<{ now: Date }>('SELECT now()');
     const now = await deliveryBacklog(db.pool, target, { kind: 'now' });
     expect(now.lastDelivery!.getTime()).toBeGreaterThanOrEqual(rows[0]!.now.getTime());
-    expect(now).toEqual({ pending: 1, lastDelivery: now.lastDelivery });
+    expect(now).toEqual({ pending: 1, oldestPending: at('10:00:00'), lastDelivery: now.lastDelivery });
   });
 });
 
@@ -204,11 +230,16 @@ describe("a watcher's backlog tracker", () => {
     expect(await tracker.afterPass(0)).toEqual({
       pending: 1,
       pendingSince: at('09:20:00'),
+      oldestPending: at('09:20:00'),
       lastDelivery: at('09:00:00'),
     });
     const afterDelivering = await tracker.afterPass(1);
     expect(afterDelivering.lastDelivery!.getTime()).toBeGreaterThan(at('09:20:00').getTime());
-    expect(afterDelivering).toEqual({ pending: 1, lastDelivery: afterDelivering.lastDelivery });
+    expect(afterDelivering).toEqual({
+      pending: 1,
+      oldestPending: at('09:20:00'),
+      lastDelivery: afterDelivering.lastDelivery,
+    });
     expect(await tracker.afterPass(0)).toEqual(afterDelivering);
   });
 });
@@ -234,9 +265,15 @@ describe('what the runner reports', () => {
     await arrivedAt(cart, 'D-2', at('10:01:00'));
     const first = (await runOnce('run', setup)).reporter.last;
     // One failed try of each: not yet a sign that the warehouse is gone.
-    expect(first).toMatchObject({ pendingRecords: 2, failedRecords: { count: 2 } });
+    expect(first).toMatchObject({
+      pendingRecords: 2,
+      oldestPendingTime: at('10:00:00').toISOString(),
+      failedRecords: { count: 2 },
+    });
     expect(first).not.toHaveProperty('pendingSince');
     expect(first).not.toHaveProperty('lastDeliveryTime');
+    // Every record it tried failed: no success.
+    expect(first).not.toHaveProperty('lastSuccessTime');
     const second = (await runOnce('run', setup)).reporter.last;
     expect(second).toMatchObject({ pendingRecords: 2, pendingSince: at('10:00:00').toISOString() });
 
@@ -246,7 +283,9 @@ describe('what the runner reports', () => {
     const back = (await runOnce('run', { ...setup, endpointUrl: warehouse.url })).reporter.last;
     expect(back).toMatchObject({ pendingRecords: 0, failedRecords: { count: 0 } });
     expect(back).not.toHaveProperty('pendingSince');
+    expect(back).not.toHaveProperty('oldestPendingTime');
     expect(Date.parse(back!.lastDeliveryTime!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(back!.lastSuccessTime).toBe(back!.lastResult.time);
   });
 
   it('after Automatic passes: nothing waiting and the last delivery', async () => {

@@ -5,7 +5,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { useTestDatabase } from './support/database.ts';
-import { runOnce, startWatcher, type RunnerSetup } from './support/runners.ts';
+import { countingOnly, watchOn, withMerchantCarts } from './support/merchant-runners.ts';
+import { runOnce, startWatcher, watcherEnvironment, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
 
@@ -78,9 +79,17 @@ describe("a merchant's watcher", () => {
       expect(await sessionsOf(`switchyard-runner watcher ${merchantName} listener`)).toBe(1);
 
       // Each service reports to its own owner.
-      await eventually('reports for every owner', () => {
-        const owners = new Set(watcher.reporter.reports.map((entry) => `${entry.owner.kind}/${entry.owner.name}`));
-        return owners.has(`Merchant/${merchantName}`) && owners.has('Cart/shop-a') && owners.has('Cart/shop-b');
+      // A pass reports after it settled, so the last report may follow the last write at a cart by a moment.
+      await eventually('reports for every owner and service', () => {
+        const reported = new Set(
+          watcher.reporter.reports.map((entry) => `${entry.owner.kind}/${entry.owner.name}/${entry.report.name}`),
+        );
+        return (
+          reported.has(`Merchant/${merchantName}/orderDelivery`) &&
+          reported.has('Cart/shop-a/shipmentUpload') &&
+          reported.has('Cart/shop-b/shipmentUpload') &&
+          reported.has('Cart/shop-b/inventoryUpload')
+        );
       });
       const shopBReports = watcher.reporter.reports.filter((entry) => entry.owner.name === 'shop-b');
       expect(new Set(shopBReports.map((entry) => entry.report.name))).toEqual(
@@ -88,6 +97,61 @@ describe("a merchant's watcher", () => {
       );
     } finally {
       expect(await watcher.stop()).toBe(0);
+    }
+  });
+
+  it('only counts a Disabled service: its records stay pending, and its backlog and oldest record show in status', async () => {
+    const { merchantName, merchant, cart, shopA, shopB, warehouse } = await merchantWithTwoCarts();
+    const environment = countingOnly(
+      watcherEnvironment([
+        merchant('orderDelivery'),
+        cart('shop-a', 'inventoryUpload'),
+        cart('shop-b', 'inventoryUpload'),
+      ]),
+      [
+        { owner: merchantName, service: 'orderDelivery' },
+        { owner: 'shop-b', service: 'inventoryUpload' },
+      ],
+    );
+    const watcher = watchOn(withMerchantCarts(environment, ['shop-a', 'shop-b']));
+    const lastOf = (owner: string, service: string) =>
+      watcher.reporter.reports.findLast((entry) => entry.owner.name === owner && entry.report.name === service)?.report;
+    // Counted once it listens: nothing waits yet.
+    await eventually(
+      'the Disabled services counted',
+      () => lastOf('shop-b', 'inventoryUpload') && lastOf(merchantName, 'orderDelivery'),
+    );
+    expect(lastOf('shop-b', 'inventoryUpload')).toMatchObject({ pendingRecords: 0 });
+
+    shopA.orders.put({ id: 'A-1', lines: [{ sku: 'MUG', quantity: 1 }] });
+    expect((await runOnce('run', cart('shop-a', 'orderDownload'))).exitCode).toBe(0);
+    warehouse.inventory.put({ sku: 'MUG', quantity: 40 });
+    expect((await runOnce('run', merchant('inventory'))).exitCode).toBe(0);
+    await eventually('inventory at shop-a, which is Automatic', () => shopA.inventory.applied.length > 0);
+    await eventually(
+      'the backlogs of the Disabled services',
+      () =>
+        lastOf(merchantName, 'orderDelivery')?.pendingRecords === 1 &&
+        lastOf('shop-b', 'inventoryUpload')?.pendingRecords === 1,
+    );
+    expect(await watcher.stop()).toBe(0);
+
+    const { rows: waiting } = await db.pool.query<{ service: string; state: string; attempts: number }>(
+      `SELECT d.service, d.state, d.attempts FROM deliveries d
+       WHERE d.namespace = $1 AND d.destination IN ($2, 'shop-b') ORDER BY d.service`,
+      [cart('shop-b', 'inventoryUpload').namespace, merchantName],
+    );
+    expect(waiting).toEqual([
+      { service: 'inventoryUpload', state: 'pending', attempts: 0 },
+      { service: 'orderDelivery', state: 'pending', attempts: 0 },
+    ]);
+    expect(warehouse.orders.received).toEqual([]);
+    expect(shopB.inventory.received).toEqual([]);
+    for (const report of [lastOf(merchantName, 'orderDelivery'), lastOf('shop-b', 'inventoryUpload')]) {
+      expect(report).toMatchObject({ pendingRecords: 1, lastResult: { processed: 0, failed: 0 } });
+      expect(Date.parse(report!.oldestPendingTime!)).toBeLessThanOrEqual(Date.now());
+      // Counting is no success of the service.
+      expect(report).not.toHaveProperty('lastSuccessTime');
     }
   });
 });

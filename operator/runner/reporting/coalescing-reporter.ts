@@ -1,6 +1,6 @@
 // Automatic mode reports after every pass, which could be many a second. This keeps status calm: a report that
-// differs from the last written one only in its timestamps is dropped (but see needsWrite: a backlog's
-// lastDeliveryTime is kept within 5 minutes), and writes are at most one per interval, the latest report winning.
+// differs from the last written one only in its timestamps is dropped (but see needsWrite: while a backlog lasts, its
+// freshness times are kept within 5 minutes), and writes are at most one per interval, the latest report winning.
 import type { Logger } from 'pino';
 import type { OwnerRef } from '../config.ts';
 import type { StatusReporter } from './reporter.ts';

@@ -1,6 +1,6 @@
-// The runner's part of its owner's status: `status.services[name]` with failedRecords and lastResult, computed
-// from what the store says is failed and what the last run or pass did, and for a delivery service its backlog
-// (pendingRecords, pendingSince, lastDeliveryTime). Pure: no API calls here.
+// The runner's part of its owner's status: `status.services[name]` with failedRecords, lastResult and lastSuccessTime,
+// computed from what the store says is failed and what the last run or pass did, and for a delivery service its
+// backlog (pendingRecords, pendingSince, oldestPendingTime, lastDeliveryTime). Pure: no API calls here.
 import type { ServiceName } from '../../api/v1alpha1/services.ts';
 import type { OwnerRef } from '../config.ts';
 import type { Backlog } from '../store/backlog.ts';
@@ -34,8 +34,15 @@ export interface ServiceStatusReport {
   readonly pendingRecords?: number;
   /** Since when records have waited with none delivered. */
   readonly pendingSince?: string;
+  /** When the oldest waiting record began to wait. */
+  readonly oldestPendingTime?: string;
   /** When a record last reached the destination. */
   readonly lastDeliveryTime?: string;
+  /**
+   * When the service last did its work: this report's time when it did (Succeeded or PartiallyFailed). A report
+   * without it leaves the last one standing: the Kubernetes reporter carries it forward (kubernetes-reporter.ts).
+   */
+  readonly lastSuccessTime?: string;
 }
 
 export interface RunSummary {
@@ -46,6 +53,8 @@ export interface RunSummary {
   readonly completed: boolean;
   /** Why it could not, in one sentence. */
   readonly message?: string;
+  /** A Disabled service's count (the watcher only counts its backlog): no work was tried, so it is no success. */
+  readonly countOnly?: boolean;
 }
 
 export function outcomeOf(run: RunSummary): Outcome {
@@ -66,6 +75,7 @@ function backlogFields(backlog: Backlog | undefined) {
   return {
     pendingRecords: backlog.pending,
     ...(backlog.pendingSince && { pendingSince: backlog.pendingSince.toISOString() }),
+    ...(backlog.oldestPending && { oldestPendingTime: backlog.oldestPending.toISOString() }),
     ...(backlog.lastDelivery && { lastDeliveryTime: backlog.lastDelivery.toISOString() }),
   };
 }
@@ -83,19 +93,22 @@ export function buildServiceReport(
     failed: run.failed,
     ...(run.message !== undefined && { message: truncateReason(run.message) }),
   };
-  if (!failures) return { name: service, lastResult, ...backlogFields(backlog) };
+  const succeeded = !run.countOnly && lastResult.outcome !== 'Failed';
   return {
     name: service,
-    failedRecords: {
-      count: failures.count,
-      sample: failures.sample.slice(0, maxSampleSize).map((failure) => ({
-        id: failure.id,
-        reason: truncateReason(failure.reason),
-        time: failure.time.toISOString(),
-      })),
-    },
+    ...(failures && {
+      failedRecords: {
+        count: failures.count,
+        sample: failures.sample.slice(0, maxSampleSize).map((failure) => ({
+          id: failure.id,
+          reason: truncateReason(failure.reason),
+          time: failure.time.toISOString(),
+        })),
+      },
+    }),
     lastResult,
     ...backlogFields(backlog),
+    ...(succeeded && { lastSuccessTime: lastResult.time }),
   };
 }
 
@@ -114,7 +127,9 @@ function withoutTimes(report: ServiceStatusReport) {
     ...report,
     lastResult: { ...report.lastResult, time: '' },
     ...(report.pendingSince !== undefined && { pendingSince: '' }),
+    ...(report.oldestPendingTime !== undefined && { oldestPendingTime: '' }),
     ...(report.lastDeliveryTime !== undefined && { lastDeliveryTime: '' }),
+    ...(report.lastSuccessTime !== undefined && { lastSuccessTime: '' }),
     ...(report.failedRecords && {
       failedRecords: {
         ...report.failedRecords,
@@ -130,7 +145,7 @@ export function differsOnlyInTimes(a: ServiceStatusReport, b: ServiceStatusRepor
 }
 
 /**
- * While records wait, a written lastDeliveryTime this far behind the service's is written again. The operator judges a
+ * While records wait, a written time this far from the service's current one is written again. The operator judges a
  * service stalled after three of its periods without a delivery (45 minutes for an Automatic one); a status that shows
  * a service that still delivers, with the same count waiting, as having delivered nothing for longer than this could
  * come to look stalled. Rewriting it at most this often keeps it right at the cost of one write per 5 minutes, and
@@ -139,14 +154,29 @@ export function differsOnlyInTimes(a: ServiceStatusReport, b: ServiceStatusRepor
 export const deliveryTimeRefreshMs = 5 * 60_000;
 
 /**
+ * The times that, while records wait, are kept within deliveryTimeRefreshMs of the truth.
+ * - lastDeliveryTime and lastSuccessTime: a service that still works must not look stalled.
+ * - oldestPendingTime: readers take its age as how far behind the destination is. It moves forward each time the
+ *   oldest record is delivered, which under a steady flow through a backlog is every pass: writing each move would
+ *   cost a status write per delivered record, which is what coalescing avoids. Bounding it instead overstates the age
+ *   by at most 5 minutes, small beside the periods a backlog is judged by; a backlog that appears or clears, or a
+ *   count that changes, is written at once anyway.
+ */
+const refreshedTimes = ['lastDeliveryTime', 'lastSuccessTime', 'oldestPendingTime'] as const;
+
+/**
  * Whether Automatic mode writes `next` after having written `written`: when anything but timestamps differs (a count,
- * an outcome, a reason), or when records wait and the written lastDeliveryTime lags the new one by
- * deliveryTimeRefreshMs. Timestamps alone cause no write otherwise: status stays calm while a watcher delivers.
+ * an outcome, a reason, a time appearing or going), or when records wait and a written freshness time is
+ * deliveryTimeRefreshMs from the new one (refreshedTimes). Timestamps alone cause no write otherwise: status stays calm
+ * while a watcher delivers.
  */
 export function needsWrite(next: ServiceStatusReport, written: ServiceStatusReport | undefined): boolean {
   if (!written || !differsOnlyInTimes(next, written)) return true;
-  if (!next.pendingRecords || next.lastDeliveryTime === undefined || written.lastDeliveryTime === undefined) {
-    return false;
-  }
-  return Date.parse(next.lastDeliveryTime) - Date.parse(written.lastDeliveryTime) >= deliveryTimeRefreshMs;
+  if (!next.pendingRecords) return false;
+  return refreshedTimes.some((field) => {
+    const [now, then] = [next[field], written[field]];
+    return (
+      now !== undefined && then !== undefined && Math.abs(Date.parse(now) - Date.parse(then)) >= deliveryTimeRefreshMs
+    );
+  });
 }

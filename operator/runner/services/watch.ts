@@ -2,6 +2,8 @@
 // (a merchant's warehouse and its carts) over one LISTEN connection. Each destination wakes on its own notification,
 // on reconnecting (to catch up on notifications lost meanwhile) and on a periodic sweep (a missed notification). A
 // record that fails is not retried at once: only a pass that found new records retries the failures of earlier passes.
+// A Disabled service is watched the same way but only counted: each wake reports its failures and backlog, so that
+// what waits for it shows in status; nothing of it is claimed or sent.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { deliveryChannel, type DeliveryTarget } from '../store/deliveries.ts';
@@ -12,9 +14,9 @@ import { emptyTally, type Tally } from './tally.ts';
 /** One destination and service a watcher serves. */
 export interface WatchedDelivery {
   readonly target: DeliveryTarget;
-  readonly work: DeliveryWork;
-  readonly delivery: DeliveryOptions;
-  /** After a pass that did something (or failed): the runner reports it. */
+  /** How it sends; absent for a Disabled service, which is only counted. */
+  readonly sending?: { readonly work: DeliveryWork; readonly delivery: DeliveryOptions };
+  /** After a pass that did something (or failed), and after every wake of a counted service: the runner reports it. */
   readonly afterPass: (tally: Tally, completed: boolean) => Promise<void>;
 }
 
@@ -64,9 +66,19 @@ class DeliveryLoop {
   }
 
   async #onePass(): Promise<void> {
-    const { work, delivery, afterPass } = this.#watched;
-    const passId = randomUUID();
+    const { sending, afterPass } = this.#watched;
     const tally = emptyTally();
+    if (!sending) {
+      await afterPass(tally, true).catch((error: unknown) => {
+        this.#log.error(
+          { err: error },
+          'counting a Disabled service failed; the next notification or sweep tries again',
+        );
+      });
+      return;
+    }
+    const { work, delivery } = sending;
+    const passId = randomUUID();
     try {
       let { backedOffUntil } = await deliverSelection(work, { kind: 'pending' }, passId, delivery, tally);
       // Triggered by new records: now, and only now, earlier failures get another try.

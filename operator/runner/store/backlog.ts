@@ -12,6 +12,9 @@
 // failure on a quiet destination says nothing about the destination). A record began to wait when its current
 // revision arrived in the hub (for inventory sent to a cart that registered later: when the cart registered); claims,
 // releases and failures do not move that.
+//
+// oldestPending is when the oldest waiting record began to wait, every waiting record counted: how far behind the
+// destination is, whether or not the service delivers meanwhile (pendingSince says whether it has stopped).
 import type { DeliveryServiceName, DeliveryTarget } from '../records/outbound.ts';
 import type { Pool } from './database.ts';
 import { recordColumns } from './deliveries.ts';
@@ -21,6 +24,8 @@ export interface Backlog {
   readonly pending: number;
   /** Since when records have waited with none delivered; undefined when nothing has waited since the last delivery. */
   readonly pendingSince?: Date;
+  /** When the oldest waiting record began to wait; undefined when nothing waits. */
+  readonly oldestPending?: Date;
   /** When a record last reached the destination; undefined when none ever did. */
   readonly lastDelivery?: Date;
 }
@@ -61,7 +66,12 @@ function lastDeliveryExpression(last: LastDelivery): { sql: string; parameters: 
 export async function deliveryBacklog(pool: Pool, target: DeliveryTarget, last: LastDelivery): Promise<Backlog> {
   const { join, began } = beganToWait[target.service];
   const lastDelivery = lastDeliveryExpression(last);
-  const { rows } = await pool.query<{ pending: number; pending_since: Date | null; last_delivery: Date | null }>(
+  const { rows } = await pool.query<{
+    pending: number;
+    pending_since: Date | null;
+    oldest_pending: Date | null;
+    last_delivery: Date | null;
+  }>(
     `WITH last AS (SELECT ${lastDelivery.sql} AS at),
      waiting AS (
        SELECT ${began} AS began, d.first_failed_at, d.attempts
@@ -72,6 +82,7 @@ export async function deliveryBacklog(pool: Pool, target: DeliveryTarget, last: 
      SELECT count(*)::int AS pending,
             min(began) FILTER (WHERE (first_failed_at IS NULL OR attempts >= 2)
                                  AND began > coalesce((SELECT at FROM last), '-infinity')) AS pending_since,
+            min(began) AS oldest_pending,
             (SELECT at FROM last) AS last_delivery
      FROM waiting`,
     [target.service, target.namespace, target.destination, ...lastDelivery.parameters],
@@ -80,6 +91,7 @@ export async function deliveryBacklog(pool: Pool, target: DeliveryTarget, last: 
   return {
     pending: row.pending,
     ...(row.pending_since && { pendingSince: row.pending_since }),
+    ...(row.oldest_pending && { oldestPending: row.oldest_pending }),
     ...(row.last_delivery && { lastDelivery: row.last_delivery }),
   };
 }

@@ -173,6 +173,43 @@ describe('the environment of one service', () => {
     ]);
   });
 
+  it("reads a Merchant's Carts for its runs and cleanups, and leaves them out for a Cart's", () => {
+    const carts = (
+      value: string | undefined,
+      env: Record<string, string | undefined> = merchantEnvironment,
+      commandLine: Parameters<typeof parseRunnerConfig>[0] = orderDelivery,
+    ) => {
+      const parsed = parseRunnerConfig(commandLine, { ...env, [runnerEnv.merchantCarts]: value });
+      return parsed.ok && parsed.value.mode !== 'migrate' && parsed.value.mode !== 'watch'
+        ? parsed.value.merchantCarts
+        : parsed;
+    };
+    expect(carts('["acme-etsy","acme.shopify"]')).toEqual(['acme-etsy', 'acme.shopify']);
+    expect(carts('[]')).toEqual([]);
+    // A pod template of an older operator: the run goes on, and leaves the cart registry alone.
+    expect(carts(undefined)).toBeUndefined();
+    expect(carts('')).toBeUndefined();
+    const cartEnvironment = {
+      ...merchantEnvironment,
+      [runnerEnv.ownerKind]: 'Cart',
+      [runnerEnv.ownerName]: 'acme-etsy',
+      [runnerEnv.service]: 'shipmentUpload',
+    };
+    expect(carts('["acme-etsy"]', cartEnvironment, { mode: 'cleanup', service: 'shipmentUpload' })).toBeUndefined();
+  });
+
+  it.each([
+    ['[acme', 'SWITCHYARD_MERCHANT_CARTS must be JSON'],
+    ['{"acme-etsy":true}', 'SWITCHYARD_MERCHANT_CARTS must be a list of Cart names'],
+    [
+      '["acme-etsy","Acme_Shop"]',
+      'SWITCHYARD_MERCHANT_CARTS 1 must be a Kubernetes object name (lowercase letters, digits, - and .)',
+    ],
+    ['[7]', 'SWITCHYARD_MERCHANT_CARTS 0 must be a Cart name'],
+  ])("refuses the Merchant's Carts %j", (value, message) => {
+    expect(errorsOf({ ...merchantEnvironment, [runnerEnv.merchantCarts]: value })).toEqual([message]);
+  });
+
   it('never repeats a secret in its messages', () => {
     const errors = errorsOf({
       ...merchantEnvironment,
@@ -275,6 +312,35 @@ describe('the environment of a watcher', () => {
     });
   });
 
+  it("reads the Merchant's Carts, and the Disabled services it only counts", () => {
+    const counted: WatchTarget = {
+      ...etsyTarget,
+      services: [
+        { name: 'inventoryUpload', batchSize: 10 },
+        { name: 'shipmentUpload', batchSize: 100, countOnly: true },
+      ],
+    };
+    const parsed = parseRunnerConfig(watch, {
+      ...withTargets([merchantTarget, counted]),
+      [runnerEnv.merchantCarts]: '["acme-etsy","acme-shopify"]',
+    });
+    expect(parsed.ok && parsed.value.mode === 'watch' && parsed.value).toMatchObject({
+      merchantCarts: ['acme-etsy', 'acme-shopify'],
+      owners: [
+        { services: [{ service: 'orderDelivery', batchSize: 100 }] },
+        {
+          services: [
+            { service: 'inventoryUpload', batchSize: 10 },
+            { service: 'shipmentUpload', batchSize: 100, countOnly: true },
+          ],
+        },
+      ],
+    });
+    expect(parsed.ok && parsed.value.mode === 'watch' && parsed.value.owners[1]?.services[0]).not.toHaveProperty(
+      'countOnly',
+    );
+  });
+
   it('reads no token from a variable the target does not name, nor the single-service token', () => {
     const parsed = parseRunnerConfig(watch, {
       ...withTargets([etsyTarget]),
@@ -336,6 +402,21 @@ describe('the environment of a watcher', () => {
       'SWITCHYARD_WATCH_TARGETS 0.endpoint.url must be an http(s) URL',
     ],
     ['a token with a line break', { [cartToken]: 'shopify\r\nX-Evil: 1' }, `${cartToken} must not contain line breaks`],
+    [
+      'a service counted but not only counted',
+      withTargets([{ ...etsyTarget, services: [{ name: 'inventoryUpload', batchSize: 10, countOnly: false }] }]),
+      'SWITCHYARD_WATCH_TARGETS 0.services.0.countOnly must be true when present',
+    ],
+    [
+      'a Cart target that is not among the Merchant’s Carts',
+      { [runnerEnv.merchantCarts]: '["acme-shopify"]' },
+      'SWITCHYARD_WATCH_TARGETS [2] (Cart acme-etsy) must be among SWITCHYARD_MERCHANT_CARTS',
+    ],
+    [
+      'Merchant’s Carts that are not a list',
+      { [runnerEnv.merchantCarts]: '"acme-etsy"' },
+      'SWITCHYARD_MERCHANT_CARTS must be a list of Cart names',
+    ],
     ['no merchant', { [runnerEnv.merchant]: undefined }, 'SWITCHYARD_MERCHANT is required'],
     [
       'a health port out of range',

@@ -22,6 +22,7 @@ import {
   type RunnerSettings,
   type ServicePlan,
   type WatchSource,
+  watchSourceOf,
 } from '../../../operator/reconcile/desired.ts';
 import { migrateJobName } from '../../../operator/reconcile/names.ts';
 import { parseCommandLine, parseRunnerConfig, type RunnerConfig } from '../../../operator/runner/config.ts';
@@ -87,16 +88,27 @@ const shopifyPlans: ServicePlan[] = [
   automatic('shipmentUpload', 60),
   automatic('inventoryUpload', 20),
 ];
+/** A Cart whose only delivery service is Disabled: the watcher counts its backlog. */
+const quietPlans: ServicePlan[] = [
+  interval('orderDownload', 100, '5,20,35,50 * * * *'),
+  { service: 'shipmentUpload', mode: 'disabled' },
+  automatic('inventoryUpload', 10, true),
+];
+const quiet: Cart = cartFixture({ name: 'acme-quiet', uid: 'uid-quiet' });
+const merchantCarts = ['acme-etsy', 'acme-quiet', 'acme-shopify'];
 
 const contextOf = (owner: Owner): OwnerContext => ({
   owner,
   merchantName: owner.kind === 'Merchant' ? owner.metadata.name : owner.spec.merchantRef.name,
   settings,
+  // A Merchant's runners are told its Carts, to retire from the hub those deleted or moved away.
+  ...(owner.kind === 'Merchant' && { merchantCarts }),
 });
 // The Merchant first, then its Carts by name, as the reconcile orders them.
 const sources: WatchSource[] = [
   { owner: merchant, plans: servedPlans(merchantPlans) },
   { owner: etsy, plans: servedPlans(etsyPlans) },
+  watchSourceOf(quiet, quietPlans),
   { owner: shopify, plans: servedPlans(shopifyPlans) },
 ];
 const merchantChildren = buildChildren(contextOf(merchant), merchantPlans, sources);
@@ -195,7 +207,7 @@ describe('an interval run', () => {
     ['acme-etsy-order-download', 'orderDownload', 'Cart', 'acme-etsy', 75, etsyEndpoint],
     ['acme-shopify-order-download', 'orderDownload', 'Cart', 'acme-shopify', 15, shopifyEndpoint],
   ])(
-    '%s runs %s for %s %s with its batch size and its own endpoint',
+    "%s runs %s for %s %s with its batch size and its own endpoint (a Merchant's, told its Carts)",
     (name, service, kind, owner, batchSize, endpoint) => {
       const cronJob = cronJobs.find((child) => child.metadata!.name === name)!;
       expect(runnerConfigOf(podOf(cronJob), cronJob.metadata!.namespace)).toEqual({
@@ -205,11 +217,27 @@ describe('an interval run', () => {
         merchant: 'acme',
         batchSize,
         endpoint,
+        ...(kind === 'Merchant' && { merchantCarts }),
         ...common,
         ...defaultTimings,
       });
     },
   );
+});
+
+describe("the Merchant's Carts", () => {
+  it("reach the Merchant's runners only: a Cart's register their own Cart", () => {
+    const told = (child: Child) =>
+      (containerOf(podOf(child)).env ?? []).some((variable) => variable.name === runnerEnv.merchantCarts);
+    const runners = [...merchantChildren, ...cartChildren].filter(
+      (child) => child.kind === 'CronJob' || child.kind === 'Deployment',
+    );
+    expect(runners.filter(told).map((child) => child.metadata!.name)).toEqual([
+      'acme-shipping-confirmations',
+      'acme-inventory',
+      'acme-watcher',
+    ]);
+  });
 });
 
 describe('a cleanup run', () => {
@@ -226,6 +254,7 @@ describe('a cleanup run', () => {
       merchant: 'acme',
       batchSize: plan.batchSize,
       endpoint,
+      ...(kind === 'Merchant' && { merchantCarts }),
       ...common,
       ...defaultTimings,
     });
@@ -235,7 +264,7 @@ describe('a cleanup run', () => {
 describe("the merchant's watcher", () => {
   const watchers = merchantChildren.filter((child) => child.kind === 'Deployment');
 
-  it('serves every running Automatic service, each owner with its own endpoint and credential, in order', () => {
+  it('serves every running Automatic service and counts the Disabled ones, each owner with its own endpoint and credential, in order', () => {
     expect(watchers).toHaveLength(1);
     expect(runnerConfigOf(podOf(watchers[0]!), watchers[0]!.metadata!.namespace)).toEqual({
       mode: 'watch',
@@ -253,6 +282,11 @@ describe("the merchant's watcher", () => {
           services: [{ service: 'shipmentUpload', batchSize: 40 }],
         },
         {
+          owner: { kind: 'Cart', namespace, name: 'acme-quiet' },
+          endpoint: shopifyEndpoint,
+          services: [{ service: 'shipmentUpload', batchSize: expect.any(Number) as unknown, countOnly: true }],
+        },
+        {
           owner: { kind: 'Cart', namespace, name: 'acme-shopify' },
           endpoint: shopifyEndpoint,
           services: [
@@ -261,6 +295,7 @@ describe("the merchant's watcher", () => {
           ],
         },
       ],
+      merchantCarts,
       healthPort: watcherProbes.port,
       sweepMs: expect.any(Number) as unknown,
       ...common,

@@ -60,7 +60,7 @@ describe('buildServiceReport', () => {
     expect(Array.from(report.failedRecords!.sample[0]!.reason)).toHaveLength(256);
   });
 
-  it("reports a delivery service's backlog: how many records wait, since when, and the last delivery", () => {
+  it("reports a delivery service's backlog: how many records wait, since when, the oldest, and the last delivery", () => {
     const report = buildServiceReport(
       'orderDelivery',
       { count: 1, sample: [] },
@@ -68,12 +68,14 @@ describe('buildServiceReport', () => {
       {
         pending: 7,
         pendingSince: new Date('2026-01-01T11:00:00Z'),
+        oldestPending: new Date('2026-01-01T10:30:00Z'),
         lastDelivery: new Date('2026-01-01T10:58:00Z'),
       },
     );
     expect(report).toMatchObject({
       pendingRecords: 7,
       pendingSince: '2026-01-01T11:00:00.000Z',
+      oldestPendingTime: '2026-01-01T10:30:00.000Z',
       lastDeliveryTime: '2026-01-01T10:58:00.000Z',
     });
     const caughtUp = buildServiceReport(
@@ -86,7 +88,19 @@ describe('buildServiceReport', () => {
       name: 'orderDelivery',
       lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Succeeded', processed: 0, failed: 0 },
       pendingRecords: 0,
+      lastSuccessTime: '2026-01-01T12:00:00.000Z',
     });
+  });
+
+  it.each([
+    [{ processed: 0, failed: 0, completed: true }, '2026-01-01T12:00:00.000Z'],
+    [{ processed: 5, failed: 2, completed: true }, '2026-01-01T12:00:00.000Z'],
+    [{ processed: 5, failed: 5, completed: true }, undefined],
+    [{ processed: 5, failed: 0, completed: false }, undefined],
+    [{ processed: 0, failed: 0, completed: true, countOnly: true }, undefined],
+  ] as const)('gives a run or pass of %j the lastSuccessTime %s', (run, lastSuccessTime) => {
+    const report = buildServiceReport('shipmentUpload', { count: 0, sample: [] }, { ...run, finishedAt });
+    expect(report.lastSuccessTime).toBe(lastSuccessTime);
   });
 
   it('leaves failedRecords out when the store could not be read', () => {
@@ -129,6 +143,7 @@ describe('the server-side apply body', () => {
             name: 'inventoryUpload',
             failedRecords: { count: 0, sample: [] },
             lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Succeeded', processed: 1, failed: 0 },
+            lastSuccessTime: '2026-01-01T12:00:00.000Z',
           },
         ],
       },
@@ -197,6 +212,32 @@ describe('needsWrite', () => {
     // Nothing waits: a stale last delivery can mislead no one.
     const idle = backlogAt('2026-01-01T00:00:00Z', 0, '2026-01-01T00:00:00Z');
     expect(needsWrite(backlogAt(lagging, 0, lagging), idle)).toBe(false);
+  });
+
+  // One backlog seen by passes that end at different times: only the time the oldest record began to wait moves.
+  const oldestAt = (finishedAt: string, oldest: string, outcome: { failed: number } = { failed: 0 }) =>
+    buildServiceReport(
+      'shipmentUpload',
+      { count: outcome.failed, sample: [] },
+      { finishedAt: new Date(finishedAt), processed: 1, completed: true, ...outcome },
+      { pending: 3, oldestPending: new Date(oldest), lastDelivery: new Date('2026-01-01T00:00:00Z') },
+    );
+
+  it('writes when the oldest waiting record moved by the refresh interval, not for each record delivered before', () => {
+    const written = oldestAt('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', { failed: 1 });
+    const moved = (minutes: number) =>
+      oldestAt('2026-01-01T00:00:00Z', new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString(), { failed: 1 });
+    expect(needsWrite(moved(1), written)).toBe(false);
+    expect(needsWrite(moved(4), written)).toBe(false);
+    expect(needsWrite(moved(deliveryTimeRefreshMs / 60_000), written)).toBe(true);
+  });
+
+  it('writes a later lastSuccessTime alone only while records wait, and then once per refresh interval', () => {
+    const written = oldestAt('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+    expect(needsWrite(oldestAt('2026-01-01T00:04:00Z', '2026-01-01T00:00:00Z'), written)).toBe(false);
+    expect(needsWrite(oldestAt('2026-01-01T00:05:00Z', '2026-01-01T00:00:00Z'), written)).toBe(true);
+    const idle = backlogAt('2026-01-01T00:00:00Z', 0);
+    expect(needsWrite(backlogAt('2026-01-01T06:00:00Z', 0), idle)).toBe(false);
   });
 
   it('writes when a time appears or goes', () => {
