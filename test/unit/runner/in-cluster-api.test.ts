@@ -156,6 +156,7 @@ describe('createKubernetesStatusReporter', () => {
     const report: ServiceStatusReport = {
       name: 'orderDownload',
       lastResult: { time: '2026-01-01T12:00:00.000Z', outcome: 'Succeeded', processed: 3, failed: 0 },
+      lastSuccessTime: '2026-01-01T12:00:00.000Z',
     };
     await createKubernetesStatusReporter(api).report(owner, report);
     expect(calls).toHaveLength(1);
