@@ -75,8 +75,18 @@ export interface ClusterWriter {
   applyStatus(owner: Owner, status: OwnerStatus): Promise<void>;
 }
 
+/** One Event about a Merchant or Cart, as events.k8s.io has it. */
+export interface OwnerEvent {
+  type: 'Normal' | 'Warning';
+  /** Why: a CamelCase reason (Created, Restored, CleanupStarted, a condition's reason, ...). */
+  reason: string;
+  /** What the operator did, or failed to do: Create, Update, Delete, StartJob, Reconcile. */
+  action: 'Create' | 'Update' | 'Delete' | 'StartJob' | 'Reconcile';
+  note: string;
+}
+
 export interface EventRecorder {
-  record(owner: Owner, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  record(owner: Owner, event: OwnerEvent): void;
 }
 
 export interface ReconcileContext {
@@ -93,6 +103,20 @@ export interface ReconcileContext {
    * write, and a status that equals that older one must then be written again, or the last write would stand.
    */
   lastStatusWritten: Map<string, string>;
+  /**
+   * Per object (by ownerKey), the children as last applied, as JSON: a child that differs from the cache while what is
+   * wanted has not changed was changed by someone else, and is restored rather than updated.
+   */
+  lastApplied: Map<string, Map<string, string>>;
+}
+
+/** The key of an object in the work queue and the context's memories. */
+export function ownerKey(ref: OwnerRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+function refOf(owner: Owner): OwnerRef {
+  return { kind: owner.kind, namespace: owner.metadata.namespace, name: owner.metadata.name };
 }
 
 export interface Outcome {
@@ -104,8 +128,27 @@ export interface Outcome {
 export interface ChildChange {
   kind: AppliedKind;
   name: string;
-  action: 'created' | 'updated' | 'deleted';
+  action: 'created' | 'updated' | 'restored' | 'deleted';
 }
+
+const childEvents: Record<ChildChange['action'], Pick<OwnerEvent, 'reason' | 'action'> & { says: string }> = {
+  created: { reason: 'Created', action: 'Create', says: 'Created' },
+  updated: { reason: 'Updated', action: 'Update', says: 'Updated' },
+  restored: { reason: 'Restored', action: 'Update', says: 'Restored' },
+  deleted: { reason: 'Deleted', action: 'Delete', says: 'Deleted' },
+};
+
+function recordChildChange(context: ReconcileContext, owner: Owner, change: ChildChange, why: string): void {
+  const { reason, action, says } = childEvents[change.action];
+  context.events.record(owner, { type: 'Normal', reason, action, note: `${says} ${change.kind} ${change.name}${why}` });
+}
+
+const changeReasons: Record<ChildChange['action'], string> = {
+  created: '',
+  updated: ' to what the spec and its Carts now ask for',
+  restored: ', which was changed outside Switchyard',
+  deleted: ' (replaced or disabled)',
+};
 
 const toDate = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value));
 
@@ -149,6 +192,8 @@ async function syncChildren(
   const find = (kind: AppliedKind, name: string | undefined) =>
     existing.find((entry) => entry.kind === kind && entry.object.metadata?.name === name);
   const { namespace } = owner.metadata;
+  const applied = context.lastApplied.get(ownerKey(refOf(owner))) ?? new Map<string, string>();
+  context.lastApplied.set(ownerKey(refOf(owner)), applied);
   for (const child of desired) {
     const name = child.metadata!.name!;
     const identity = child.metadata?.labels?.[componentLabel] === 'identity';
@@ -174,18 +219,20 @@ async function syncChildren(
         if (identity) result.identityBlocked = true;
         continue;
       }
-      // Only the caches' copy is compared: it is what the informers keep up to date.
-      if (cached && isSubset(child, cached)) continue;
+      // The caches' copy, or, when the caches do not have it yet (a write of ours they have not seen), the API's.
+      if (isSubset(child, cached ?? current)) continue;
     }
+    const wanted = JSON.stringify(child);
+    const restored = current !== undefined && applied.get(`${child.kind}/${name}`) === wanted;
     await context.writer.applyChild(child);
-    const change: ChildChange = { kind: child.kind, name, action: current ? 'updated' : 'created' };
+    applied.set(`${child.kind}/${name}`, wanted);
+    const change: ChildChange = {
+      kind: child.kind,
+      name,
+      action: current === undefined ? 'created' : restored ? 'restored' : 'updated',
+    };
     result.changes.push(change);
-    context.events.record(
-      owner,
-      'Normal',
-      current ? 'Updated' : 'Created',
-      `${current ? 'Updated' : 'Created'} ${change.kind} ${change.name}`,
-    );
+    recordChildChange(context, owner, change, changeReasons[change.action]);
   }
   // A service that changed mode or was disabled, or a watcher of the older one-per-service shape, is not wanted.
   for (const { kind, object } of existing) {
@@ -194,13 +241,10 @@ async function syncChildren(
     // Labelled as ours is not enough: only what this owner controls is deleted.
     if (ownershipOf(object, owner).state !== 'ours') continue;
     await context.writer.deleteChild(kind, object.metadata!.namespace!, object.metadata!.name!);
-    result.changes.push({ kind, name: object.metadata!.name!, action: 'deleted' });
-    context.events.record(
-      owner,
-      'Normal',
-      'Deleted',
-      `Deleted ${kind} ${object.metadata!.name!} (replaced or disabled)`,
-    );
+    applied.delete(`${kind}/${object.metadata!.name!}`);
+    const change: ChildChange = { kind, name: object.metadata!.name!, action: 'deleted' };
+    result.changes.push(change);
+    recordChildChange(context, owner, change, changeReasons.deleted);
   }
   return result;
 }
@@ -251,12 +295,12 @@ async function runDueCleanups(
     if (due && failedRecordsOf(owner.status, plan.service) > 0) {
       if (await context.writer.createJob(buildCleanupJob(ownerContext, plan, due))) {
         context.onCleanupStarted();
-        context.events.record(
-          owner,
-          'Normal',
-          'CleanupStarted',
-          `Started the ${plan.service} cleanup run due at ${due.toISOString()} (${failedRecordsOf(owner.status, plan.service)} failed records)`,
-        );
+        context.events.record(owner, {
+          type: 'Normal',
+          reason: 'CleanupStarted',
+          action: 'StartJob',
+          note: `Started the ${plan.service} cleanup run due at ${due.toISOString()} (${failedRecordsOf(owner.status, plan.service)} failed records)`,
+        });
       }
       lastTime = due;
     }
@@ -287,7 +331,12 @@ async function answerRequests(
     if (value === undefined) continue;
     const services = requestedServices(owner.kind, owner.metadata.annotations?.[runServicesAnnotation]);
     if (!services.ok) {
-      context.events.record(owner, 'Warning', 'InvalidRequest', services.message);
+      context.events.record(owner, {
+        type: 'Warning',
+        reason: 'InvalidRequest',
+        action: 'Reconcile',
+        note: services.message,
+      });
       continue;
     }
     const { run, skipped } = planRequest(plans, services.services);
@@ -301,7 +350,12 @@ async function answerRequests(
         started.length > 0 ? `started ${started.join(', ')}` : 'nothing to run',
         ...skipped.map(({ service, why }) => `${service} skipped (${why})`),
       ];
-      context.events.record(owner, 'Normal', requestEventReasons[kind], `${kind} requested at "${value}": ${parts.join('; ')}`);
+      context.events.record(owner, {
+        type: 'Normal',
+        reason: requestEventReasons[kind],
+        action: 'StartJob',
+        note: `${kind} requested at "${value}": ${parts.join('; ')}`,
+      });
     }
     handled[kind] = value;
   }
@@ -390,7 +444,7 @@ async function writeStatus(
     now,
   });
   const current = operatorStatusOf(owner.status);
-  const key = `${owner.kind}/${owner.metadata.namespace}/${owner.metadata.name}`;
+  const key = ownerKey(refOf(owner));
   const written = JSON.stringify(desired);
   const lastWritten = context.lastStatusWritten.get(key);
   if (isSameJson(current, desired) && (lastWritten === undefined || lastWritten === written)) return;
@@ -401,7 +455,12 @@ async function writeStatus(
     previousReason !== verdict.reason &&
     (verdict.state === 'stalled' || verdict.reason === reasons.merchantNotFound)
   ) {
-    context.events.record(owner, 'Warning', verdict.reason, verdict.message);
+    context.events.record(owner, {
+      type: 'Warning',
+      reason: verdict.reason,
+      action: 'Reconcile',
+      note: verdict.message,
+    });
   }
   await context.writer.applyStatus(owner, desired);
   context.lastStatusWritten.set(key, written);
@@ -450,20 +509,20 @@ async function ensureMigration(owner: Merchant, context: ReconcileContext): Prom
   if (failed) {
     // Its retries are spent (the hub store was down, say) and the runners still wait: start it over.
     await context.writer.deleteChild('Job', namespace, name);
-    context.events.record(
-      owner,
-      'Warning',
-      'MigrationFailed',
-      `Job ${name} failed (${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}); starting it again`,
-    );
+    context.events.record(owner, {
+      type: 'Warning',
+      reason: 'MigrationFailed',
+      action: 'StartJob',
+      note: `Job ${name} failed (${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}); starting it again`,
+    });
   }
   if (await context.writer.createJob(buildMigrateJob(namespace, context.settings))) {
-    context.events.record(
-      owner,
-      'Normal',
-      'MigrationStarted',
-      `Started Job ${name}: the hub store's schema to version ${hubSchemaVersion}`,
-    );
+    context.events.record(owner, {
+      type: 'Normal',
+      reason: 'MigrationStarted',
+      action: 'StartJob',
+      note: `Started Job ${name}: the hub store's schema to version ${hubSchemaVersion}`,
+    });
   }
 }
 

@@ -14,7 +14,7 @@ export interface ApiAnswer {
   causes: readonly string[];
 }
 
-export type RequestVerb = 'apply' | 'create' | 'delete' | 'get' | 'write the status of';
+export type RequestVerb = 'apply' | 'create' | 'delete' | 'get' | 'patch' | 'write the status of';
 
 export class RequestError extends Error {
   override readonly name = 'RequestError';

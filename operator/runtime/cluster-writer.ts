@@ -7,6 +7,7 @@ import { group, kinds, version, type Owner, type OwnerStatus } from '../api/v1al
 import { childKinds, type Child } from '../reconcile/child-kinds.ts';
 import type { ClusterWriter, EventRecorder } from '../reconcile/reconcile.ts';
 import { describeApiError, RequestError, type RequestVerb } from '../reconcile/request-error.ts';
+import { EventSeries } from './event-series.ts';
 import type { Metrics } from './metrics.ts';
 
 export const operatorFieldManager = 'switchyard-operator';
@@ -108,46 +109,68 @@ export function createClusterWriter(kubeConfig: k8s.KubeConfig, metrics: Metrics
   };
 }
 
-/** Records Kubernetes Events on the Merchant or Cart; an Event that cannot be written is logged, never fatal. */
+/** MicroTime as the API server parses it: RFC 3339 with exactly six fractional digits. */
+function microTime(time: Date): string {
+  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Records Kubernetes Events (events.k8s.io) on the Merchant or Cart; an Event that cannot be written is logged, never
+ * fatal. A repeat within a few minutes counts up the first Event's series instead of adding an Event.
+ */
 export function createEventRecorder(
   kubeConfig: k8s.KubeConfig,
   onError: (error: unknown) => void,
   component = 'switchyard-operator',
 ): EventRecorder {
   const events = kubeConfig.makeApiClient(k8s.EventsV1Api);
+  const series = new EventSeries();
+  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   return {
-    record(owner, type, reason, message) {
+    record(owner, { type, reason, action, note }) {
       const now = new Date();
+      const { namespace, name: ownerName, uid } = owner.metadata;
+      const text = note.slice(0, 1024);
+      const key = [uid, type, reason, action, text].join('\n');
+      const next = series.occur(
+        key,
+        now.getTime(),
+        // <object>.<unique>, as client-go names its Events.
+        () => `${ownerName}.${now.getTime().toString(36)}${randomBytes(3).toString('hex')}`,
+      );
+      const failed = (verb: RequestVerb) => (error: unknown) => {
+        series.forget(key);
+        onError(new RequestError(verb, 'Event', namespace, next.name, describeApiError(error)));
+      };
+      if (next.kind === 'count') {
+        events
+          .patchNamespacedEvent(
+            {
+              namespace,
+              name: next.name,
+              body: { series: { count: next.count, lastObservedTime: microTime(now) } },
+            },
+            mergePatch,
+          )
+          .catch(failed('patch'));
+        return;
+      }
       events
         .createNamespacedEvent({
-          namespace: owner.metadata.namespace,
+          namespace,
           body: {
-            // <object>.<unique>, as client-go names its Events.
-            metadata: {
-              name: `${owner.metadata.name}.${now.getTime().toString(36)}${randomBytes(3).toString('hex')}`,
-              namespace: owner.metadata.namespace,
-            },
+            metadata: { name: next.name, namespace },
             eventTime: new k8s.V1MicroTime(now),
             reportingController: `${group}/${component}`,
             reportingInstance: process.env.HOSTNAME ?? component,
-            action: reason,
+            action,
             reason,
-            note: message.slice(0, 1024),
+            note: text,
             type,
-            regarding: {
-              apiVersion: `${group}/${version}`,
-              kind: owner.kind,
-              name: owner.metadata.name,
-              namespace: owner.metadata.namespace,
-              uid: owner.metadata.uid,
-            },
+            regarding: { apiVersion: `${group}/${version}`, kind: owner.kind, name: ownerName, namespace, uid },
           },
         })
-        .catch((error: unknown) =>
-          onError(
-            new RequestError('create', 'Event', owner.metadata.namespace, owner.metadata.name, describeApiError(error)),
-          ),
-        );
+        .catch(failed('create'));
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   type ClusterView,
   type ClusterWriter,
   type EventRecorder,
+  ownerKey,
   type OwnerRef,
 } from '../reconcile/reconcile.ts';
 import { podProblem } from '../reconcile/watcher-health.ts';
@@ -39,10 +40,6 @@ const resourceType = (kind: ChildKind): ResourceType => ({
   kind,
   plural: childKinds[kind].plural,
 });
-
-export function ownerKey(ref: OwnerRef): string {
-  return `${ref.kind}/${ref.namespace}/${ref.name}`;
-}
 
 export function parseOwnerKey(key: string): OwnerRef {
   const [kind, namespace, name] = key.split('/') as [OwnerKind, string, string];
@@ -112,6 +109,8 @@ export class Controller {
   readonly #ownerFacts = new Map<string, OwnerFacts>();
   /** The status last written per owner key (see ReconcileContext.lastStatusWritten). */
   readonly #lastStatusWritten = new Map<string, string>();
+  /** The children last applied per owner key (see ReconcileContext.lastApplied). */
+  readonly #lastApplied = new Map<string, Map<string, string>>();
   /** Merchant key → the names of the Carts that name it, so its watcher knows whom it serves. */
   readonly #cartsByMerchant = new Map<string, Set<string>>();
   /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
@@ -209,6 +208,7 @@ export class Controller {
           onCleanupStarted: () => metrics.cleanupRuns.inc(),
           onStatusWritten: (cause) => metrics.statusWrites.inc({ cause }),
           lastStatusWritten: this.#lastStatusWritten,
+          lastApplied: this.#lastApplied,
         });
         this.#queue.forget(key);
         if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);
@@ -312,6 +312,7 @@ export class Controller {
     else {
       this.#ownerFacts.delete(key);
       this.#lastStatusWritten.delete(key);
+      this.#lastApplied.delete(key);
     }
     // The operator's own status writes come back as updates: they need no reconcile (see owner-events.ts).
     if (change === 'none') return;

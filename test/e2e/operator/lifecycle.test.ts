@@ -1,7 +1,8 @@
 // How Merchants and Carts converge through changes: schedule changes, suspend, manual edits, deletion, a Cart before
 // its Merchant, and an operator that restarts mid-way. Each ends with exactly the wanted children, none orphaned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, isNotFound, useTestNamespace } from '../support/cluster.ts';
+import { EventsV1Api } from '@kubernetes/client-node';
+import { eventually, isNotFound, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   apps,
@@ -48,6 +49,19 @@ ${extra}
   services: {${services}}`;
 }
 
+const eventsApi = testKubeConfig().makeApiClient(EventsV1Api);
+
+/** The Events about one object, as `reason/action: note (×count)`, oldest first. */
+async function eventsOf(kind: string, name: string): Promise<string[]> {
+  const { items } = await eventsApi.listNamespacedEvent({
+    namespace: namespace.name,
+    fieldSelector: `regarding.kind=${kind},regarding.name=${name}`,
+  });
+  return items
+    .sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)))
+    .map((event) => `${event.reason}/${event.action}: ${event.note}${event.series ? ` (×${event.series.count})` : ''}`);
+}
+
 const workloadsOf = async (prefix: string) =>
   (await listWorkloads(namespace.name)).filter((workload) => workload.split('/')[1]!.startsWith(`${prefix}-`));
 
@@ -76,12 +90,31 @@ describe('schedule changes', () => {
       namespace.name,
       merchant('sched', 'orderDelivery: { schedule: Disabled }, inventory: { schedule: 2h }'),
     );
-    await waitForOwnWorkloads('sched', ['CronJob/sched-shipping-confirmations', 'CronJob/sched-inventory']);
-    const ready = await waitForReady('Merchant', namespace.name, 'sched');
-    expect(ready.status?.services?.map((service) => service.name).sort()).toEqual([
-      'inventory',
-      'shippingConfirmations',
+    // A Disabled delivery service is listed, and the watcher stays to count the orders that wait for it.
+    await waitForOwnWorkloads('sched', [
+      'Deployment/sched-watcher',
+      'CronJob/sched-shipping-confirmations',
+      'CronJob/sched-inventory',
     ]);
+    const ready = await waitForReady('Merchant', namespace.name, 'sched');
+    expect(ready.status?.services?.map((service) => `${service.name}: ${service.schedule}`).sort()).toEqual([
+      'inventory: ' + ready.status!.services!.find((service) => service.name === 'inventory')!.schedule,
+      'orderDelivery: Disabled',
+      'shippingConfirmations: ' +
+        ready.status!.services!.find((service) => service.name === 'shippingConfirmations')!.schedule,
+    ]);
+    const events = await eventsOf('Merchant', 'sched');
+    expect(events).toContain('Created/Create: Created CronJob sched-order-delivery');
+    // A delete that the caches have not seen yet may be made twice: the second is counted on the first's Event.
+    expect(
+      events.filter((event) =>
+        event.startsWith('Deleted/Delete: Deleted CronJob sched-order-delivery (replaced or disabled)'),
+      ),
+      events.join('\n'),
+    ).toHaveLength(1);
+    expect(events).toContain(
+      'Updated/Update: Updated CronJob sched-inventory to what the spec and its Carts now ask for',
+    );
     const inventory = await batch.readNamespacedCronJob({ namespace: namespace.name, name: 'sched-inventory' });
     expect(inventory.spec?.schedule).toMatch(/^\d+ \d+(,\d+)+ \* \* \*$/);
   });
@@ -129,6 +162,20 @@ describe('children changed by hand', () => {
     await eventually('the Deployment to be recreated', () =>
       apps.readNamespacedDeployment({ namespace: namespace.name, name: 'manual-watcher' }),
     );
+    // Edited again: the same Event, counted up rather than repeated.
+    await batch.patchNamespacedCronJob({
+      namespace: namespace.name,
+      name: 'manual-inventory',
+      body: [{ op: 'replace', path: '/spec/schedule', value: '* * * * *' }],
+    });
+    const restored = 'Restored/Update: Restored CronJob manual-inventory, which was changed outside Switchyard';
+    const events = await eventually('the second restore to be counted', async () => {
+      const found = await eventsOf('Merchant', 'manual');
+      return found.includes(`${restored} (×2)`) ? found : undefined;
+    });
+    expect(events.filter((event) => event.startsWith(restored))).toHaveLength(1);
+    // Deleted by hand, it was created again.
+    expect(events, events.join('\n')).toContain('Created/Create: Created Deployment manual-watcher (×2)');
   });
 });
 

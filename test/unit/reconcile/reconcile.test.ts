@@ -26,6 +26,7 @@ import { cartFixture, merchantFixture, runnerSettingsFixture } from '../../suppo
 function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
   const lastStatusWritten = new Map<string, string>();
+  const lastApplied = new Map<string, Map<string, string>>();
   /** While set, the informers' cache lags: reads see the statuses as they were when it was set. */
   let frozenStatuses: Map<string, OwnerStatus> | undefined;
   const children = new Map<string, Child>();
@@ -89,10 +90,11 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     now: () => now,
     settings: runnerSettingsFixture,
     log: pino({ level: 'silent' }),
-    events: { record: (owner, type, reason, message) => events.push(`${type} ${reason}: ${message}`) },
+    events: { record: (_owner, { type, reason, note }) => events.push(`${type} ${reason}: ${note}`) },
     onCleanupStarted: () => undefined,
     onStatusWritten: (cause) => causes.push(cause),
     lastStatusWritten,
+    lastApplied,
     writer: {
       applyChild: (child) => {
         const key = `${child.kind}/${child.metadata!.name!}`;
@@ -413,6 +415,32 @@ describe('reconcileOwner', () => {
       cluster.makeWatchersAvailable();
       await reconcileOwner(ref(cart), cluster.context(now));
       expect(cluster.writes).toContain('delete Deployment/acme-shopify-shipment-upload');
+    });
+  });
+
+  describe('Events', () => {
+    it('tells a child created, updated for a new spec, restored after a change by someone else, and deleted', async () => {
+      const merchant = merchantFixture();
+      const cluster = fakeCluster([merchant]);
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.events).toContain('Normal Created: Created CronJob acme-inventory');
+      // Someone edits the CronJob: what is wanted has not changed, so it is restored.
+      const cronJob = cluster.children.get('CronJob/acme-inventory') as Child & { kind: 'CronJob' };
+      cronJob.spec.schedule = '* * * * *';
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.events).toContain(
+        'Normal Restored: Restored CronJob acme-inventory, which was changed outside Switchyard',
+      );
+      // The spec changes: the CronJob is updated, and the one of a service now Disabled is deleted.
+      merchant.spec.services.inventory = { schedule: '0 */3 * * *', suspend: false, batchSize: 100 };
+      merchant.spec.services.shippingConfirmations = { schedule: 'Disabled', suspend: false, batchSize: 100 };
+      await reconcileOwner(ref(merchant), cluster.context(now));
+      expect(cluster.events).toContain(
+        'Normal Updated: Updated CronJob acme-inventory to what the spec and its Carts now ask for',
+      );
+      expect(cluster.events).toContain(
+        'Normal Deleted: Deleted CronJob acme-shipping-confirmations (replaced or disabled)',
+      );
     });
   });
 
