@@ -202,4 +202,31 @@ describe('a Cart moved to another Merchant', () => {
     expect(await syncMerchantCarts(db.pool, { namespace, merchant: 'acme' }, [])).toEqual([]);
     expect(await openDeliveriesTo(namespace, 'shop')).toEqual([]);
   });
+
+  it("gets the new merchant's level of a SKU it had at the same revision, and again when it moves back", async () => {
+    const shop = await startFakeCart();
+    onTestFinished(() => shop.close());
+    const namespace = `ns-${randomBytes(3).toString('hex')}`;
+    const upload = (merchant: string): RunnerSetup => ({
+      namespace,
+      merchant,
+      service: 'inventoryUpload',
+      owner: 'shop',
+      endpointUrl: shop.url,
+      databaseUrl: db.url,
+    });
+    // Both merchants count MUG once: two levels, each at revision 1.
+    await takeInventoryLevels(db.pool, { namespace, merchant: 'acme' }, page([{ sku: 'MUG', quantity: 5 }]));
+    await takeInventoryLevels(db.pool, { namespace, merchant: 'globex' }, page([{ sku: 'MUG', quantity: 9 }]));
+    const available = () => shop.inventory.applied.map((write) => write.body.available);
+    for (const [merchant, expected] of [
+      ['acme', [5]],
+      ['globex', [5, 9]],
+      ['acme', [5, 9, 5]],
+    ] as const) {
+      await expectRunOk(runOnce('run', upload(merchant)));
+      // A destination drops a repeated key as a replay: the cart would keep the other merchant's count.
+      expect(available()).toEqual(expected);
+    }
+  });
 });

@@ -136,6 +136,9 @@ export function bindService(scope: ServiceScope, pool: Pool, connectors: Connect
         (write) => cart.postInventoryLevel(write),
         (row) => ({
           recordKey: row.sku,
+          // A SKU's level is a different record under another merchant, and a cart that moved (or came back) must get
+          // it even at a revision number it saw before: the key names the level and the cart's registration too.
+          version: `${row.record_id}/${row.revision}/${row.registered_at?.toISOString() ?? ''}`,
           body: cartInventoryBody(row.sku, Number(row.on_hand), Number(row.reserved), row.reported_at),
         }),
       );
@@ -179,7 +182,8 @@ function deliveryBinding<S extends DeliveryServiceName>(
   target: DeliveryTarget & { service: S },
   maxConcurrentWrites: number,
   send: DeliveryWork['send'],
-  shape: (row: ClaimedRows[S]) => { recordKey: string; body: Record<string, unknown> },
+  /** `version` identifies what is sent for the idempotency key; the record's revision unless said otherwise. */
+  shape: (row: ClaimedRows[S]) => { recordKey: string; version?: string; body: Record<string, unknown> },
 ): BoundService {
   return {
     kind: 'delivery',
@@ -189,11 +193,11 @@ function deliveryBinding<S extends DeliveryServiceName>(
       async claim(...args) {
         const rows = await claimDeliveries(pool, target, ...args);
         return rows.map((row): Outgoing => {
-          const { recordKey, body } = shape(row);
+          const { recordKey, version, body } = shape(row);
           return {
             recordId: row.record_id,
             revision: row.revision,
-            write: { recordKey, idempotencyKey: idempotencyKey(target, recordKey, row.revision), body },
+            write: { recordKey, idempotencyKey: idempotencyKey(target, recordKey, version ?? row.revision), body },
           };
         });
       },

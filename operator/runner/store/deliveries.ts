@@ -56,7 +56,9 @@ export const recordColumns: Record<DeliveryServiceName, { join: string; columns:
   },
   inventoryUpload: {
     join: 'inventory_levels r',
-    columns: 'r.revision, r.sku, r.on_hand, r.reserved, r.reported_at',
+    // When the cart registered with its merchant: a level sent again after a move is a new write, not a repeat.
+    columns: `r.revision, r.sku, r.on_hand, r.reserved, r.reported_at,
+      (SELECT c.registered_at FROM carts c WHERE c.namespace = d.namespace AND c.cart = d.destination) AS registered_at`,
   },
 };
 
@@ -81,6 +83,7 @@ export interface ClaimedInventoryLevel {
   on_hand: string;
   reserved: string;
   reported_at: Date;
+  registered_at: Date | null;
 }
 export interface ClaimedRows {
   orderDelivery: ClaimedOrder;
