@@ -288,7 +288,8 @@ export function buildWatcher(
   merchant: Merchant,
   sources: readonly WatchSource[],
   settings: RunnerSettings,
-  merchantCarts: readonly string[] = [],
+  /** The Merchant's Carts; without them the watcher leaves the hub's cart registry as it is (never "no Carts"). */
+  merchantCarts?: readonly string[],
 ): Child | undefined {
   const served = sources.filter((source) => source.plans.length > 0 || (source.counted ?? []).length > 0);
   if (served.length === 0) return undefined;
