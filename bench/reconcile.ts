@@ -211,7 +211,7 @@ async function measureOperator(binaries: Binaries) {
       const ended = cronJob.status?.lastSuccessfulTime;
       return ended !== undefined && new Date(ended) >= windowStart;
     }).length;
-    const heapMiB = readCounter(afterWindow, 'switchyard_operator_nodejs_heap_size_used_bytes') / 2 ** 20;
+    const heapMiB = readCounter(afterWindow, 'nodejs_heap_size_used_bytes') / 2 ** 20;
     return {
       seconds,
       children,

@@ -1,6 +1,34 @@
-// Prometheus metrics of the operator.
+// Prometheus metrics of the operator: ours under one `switchyard_` prefix, Node.js's own (`process_*`, `nodejs_*`)
+// under their standard names so that stock Node.js dashboards work.
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ownerKinds } from '../api/v1alpha1/services.ts';
 import type { BacklogSamples, Sample } from './service-metrics.ts';
+
+/** The reconcile results the controller counts: a pass that returned (requeued or not), and one that threw. */
+export const reconcileResults = ['success', 'error'] as const;
+export type ReconcileResult = (typeof reconcileResults)[number];
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly revision: string;
+  readonly nodejs_version: string;
+}
+
+/**
+ * What is running: the version of package.json (beside dist/ in the image, beside operator/ in the repository) and
+ * the commit the image was built from, which its build passes in as SWITCHYARD_REVISION.
+ */
+export function readBuildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
+  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return {
+    version: packageJson.version ?? 'unknown',
+    revision: env.SWITCHYARD_REVISION || 'unknown',
+    nodejs_version: process.version,
+  };
+}
 
 const serviceLabelNames = ['namespace', 'kind', 'name', 'service'] as const;
 
@@ -79,9 +107,21 @@ function createBacklogGauges(registry: Registry, read: () => BacklogSamples | un
   );
 }
 
-export function createMetrics() {
+/** Starts each series that can occur at 0, so that `rate()` and `increase()` see its first increment. */
+function withZeroes<Label extends string>(counter: Counter<Label>, series: readonly Record<Label, string>[]) {
+  for (const labels of series) counter.inc(labels, 0);
+  return counter;
+}
+
+export function createMetrics(buildInfo: BuildInfo = readBuildInfo()) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'switchyard_operator_' });
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'switchyard_build_info',
+    help: 'Always 1; the labels say which version and commit of the operator runs, on which Node.js.',
+    labelNames: ['version', 'revision', 'nodejs_version'] as const,
+    registers: [registry],
+  }).set({ ...buildInfo }, 1);
   /** Set by readBacklogFrom; until then the backlog gauges have no samples. */
   let readBacklog: () => BacklogSamples | undefined = () => undefined;
   createBacklogGauges(registry, () => readBacklog());
@@ -91,18 +131,24 @@ export function createMetrics() {
     readBacklogFrom(read: () => BacklogSamples | undefined) {
       readBacklog = read;
     },
-    reconciles: new Counter({
-      name: 'switchyard_reconcile_total',
-      help: 'Reconciles by kind and result (success, requeue, stalled, error).',
-      labelNames: ['kind', 'result'] as const,
-      registers: [registry],
-    }),
-    reconcileErrors: new Counter({
-      name: 'switchyard_reconcile_errors_total',
-      help: 'Reconciles that failed and were retried with backoff, by kind.',
-      labelNames: ['kind'] as const,
-      registers: [registry],
-    }),
+    reconciles: withZeroes(
+      new Counter({
+        name: 'switchyard_reconcile_total',
+        help: 'Reconciles by kind and result: success (the pass ran to its end) or error (it threw, and is retried with backoff).',
+        labelNames: ['kind', 'result'] as const,
+        registers: [registry],
+      }),
+      ownerKinds.flatMap((kind) => reconcileResults.map((result) => ({ kind, result }))),
+    ),
+    reconcileErrors: withZeroes(
+      new Counter({
+        name: 'switchyard_reconcile_errors_total',
+        help: 'Reconciles that failed and were retried with backoff, by kind.',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+      }),
+      ownerKinds.map((kind) => ({ kind })),
+    ),
     reconcileDuration: new Histogram({
       name: 'switchyard_reconcile_duration_seconds',
       help: 'Time to reconcile one object, by kind.',
