@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, usage } from './config.ts';
+import { logOptions } from './log-format.ts';
 import { Controller } from './runtime/controller.ts';
 import { createClusterWriter, createEventRecorder } from './runtime/cluster-writer.ts';
 import { startHttpServer } from './runtime/http-server.ts';
@@ -26,12 +27,7 @@ try {
   process.exit(2);
 }
 
-const log = pino({
-  level: config.logLevel,
-  base: { component: 'switchyard-operator' },
-  // Errors from the API client carry request headers and bodies: keep credentials out of the logs.
-  redact: ['err.headers.authorization', 'err.body.data', '*.token', '*.password', 'headers.authorization'],
-});
+const log = pino(logOptions('switchyard-operator', config.logLevel));
 
 const kubeConfig = shareConnections(new k8s.KubeConfig());
 kubeConfig.loadFromDefault();

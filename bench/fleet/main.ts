@@ -727,7 +727,7 @@ async function main(): Promise<Figures> {
   const warnings = watchers.flatMap(({ spawned }) =>
     readFileSync(spawned.logFile, 'utf8')
       .split('\n')
-      .filter((line) => /"level":(4|5|6)\d/.test(line)),
+      .filter((line) => /"level":"(warn|error|fatal)"/.test(line)),
   );
   const firstWarning = warnings[0]
     ? String((JSON.parse(warnings[0]) as { msg?: string }).msg ?? warnings[0]).slice(0, 160)

@@ -26,7 +26,7 @@ const logLines = (output: string) =>
   output
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { level: number; msg: string });
+    .map((line) => JSON.parse(line) as { level: string; msg: string });
 
 describe('switchyard-runner', () => {
   it('exits 2 and names the variable and the rule when the configuration is bad, without echoing secrets', async () => {
