@@ -1,10 +1,14 @@
 // npm run demo: Switchyard end to end on this machine. A local cluster with the Helm chart installed, the operator,
 // a merchant with two carts, a warehouse and two cart platforms on loopback, the hub store on PostgreSQL, and the
-// runner doing the work of the pods the operator creates. Orders flow until Ctrl-C, which cleans everything up.
+// runner doing the work of the pods the operator creates. Orders flow until Ctrl-C, which cleans everything up. On
+// the way the warehouse goes down for a while and a refused SKU gets mapped: the backlog builds in status, and a
+// retry-now request drains it.
 //
 // DEMO_SECONDS=N stops it by itself after N seconds.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +34,32 @@ const skus = ['MUG-RED', 'MUG-BLUE', 'TEE-M', 'TEE-L', 'CAP'];
 const unmappedSku = 'GIFT-WRAP';
 
 const say = (text: string) => console.log(`\x1b[1m▶\x1b[0m ${text}`);
+
+// The processes' logs go to files; a warning or error shows here as one short line.
+const logDir = join(repoRoot, '.demo-logs');
+mkdirSync(logDir, { recursive: true });
+const logFile = (name: string) => createWriteStream(join(logDir, `${name}.log`), { flags: 'w' });
+const levelNames: Record<string, string> = { '40': 'warn', '50': 'error', '60': 'fatal' };
+/** One line of a JSON log, or undefined when it is below warn. */
+function warningOf(source: string, line: string): string | undefined {
+  try {
+    const entry = JSON.parse(line) as { level?: string | number; msg?: string };
+    const level = levelNames[String(entry.level)] ?? String(entry.level);
+    if (!['warn', 'error', 'fatal'].includes(level)) return undefined;
+    const text = entry.msg ?? '';
+    return `  ${level} ${source}: ${text.length > 110 ? `${text.slice(0, 109)}…` : text}`;
+  } catch {
+    return undefined;
+  }
+}
+/** Writes a process's output to its file, and its warnings here. */
+function follow(source: string, stream: Readable, file = logFile(source)): void {
+  createInterface({ input: stream }).on('line', (line) => {
+    file.write(`${line}\n`);
+    const warning = warningOf(source, line);
+    if (warning) console.log(`\x1b[2m${warning}\x1b[0m`);
+  });
+}
 const cleanups: (() => Promise<unknown>)[] = [];
 
 const binaries = await ensureBinaries();
@@ -45,8 +75,8 @@ const kubectlApply = (yaml: string) =>
   });
 say(`local cluster ${started ? 'started' : 'reused'}: KUBECONFIG=${kubeconfig}`);
 
-// The install a platform team makes: the CRDs (kept current: Helm installs them only once) and the chart.
-await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds'));
+// The install a platform team makes: the chart, with its CRDs (templates, so that upgrades keep them current). A
+// cluster that already has the CRDs (the test cluster installs them with kubectl) hands them over to the release.
 await run(binaries.helm, [
   'upgrade',
   '--install',
@@ -57,6 +87,7 @@ await run(binaries.helm, [
   '--namespace',
   systemNamespace,
   '--create-namespace',
+  '--take-ownership',
   '--set',
   'replicaCount=1',
 ]);
@@ -152,19 +183,34 @@ const operator: ChildProcess = spawn(process.execPath, [join(repoRoot, 'operator
     KUBECONFIG: operatorKubeconfig,
     POD_NAMESPACE: systemNamespace,
     SWITCHYARD_HTTP_PORT: '18080',
-    SWITCHYARD_LOG_LEVEL: 'warn',
+    SWITCHYARD_LOG_LEVEL: 'info',
   },
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
 });
+const operatorLog = logFile('operator');
+follow('operator', operator.stdout!, operatorLog);
+follow('operator', operator.stderr!, operatorLog);
 cleanups.push(() => stopProcess(operator));
 say(
   'operator started (as system:serviceaccount:switchyard-system:switchyard); metrics on http://127.0.0.1:18080/metrics',
 );
 
-const runnerPods = new RunnerPods({ kubeconfig, namespace });
+const runnersLog = logFile('runners');
+const runnerPods = new RunnerPods({
+  kubeconfig,
+  namespace,
+  onOutput: (pod, line) => {
+    runnersLog.write(`${pod}: ${line}\n`);
+    const warning = warningOf(pod, line);
+    if (warning) console.log(`\x1b[2m${warning}\x1b[0m`);
+  },
+});
 await runnerPods.start();
 cleanups.push(() => runnerPods.stop());
 say("runner pods run as local processes, each as its pod's ServiceAccount");
+say(
+  `logs: ${join('.demo-logs', 'operator.log')} and ${join('.demo-logs', 'runners.log')}; warnings show here, one line each`,
+);
 
 function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
@@ -205,13 +251,11 @@ const restock = () =>
   warehouse.inventory.put(...skus.map((sku) => ({ sku, quantity: 20 + Math.floor(Math.random() * 80) })));
 restock();
 
-/** What `kubectl create job --from=cronjob/…` does: an interval service's run, now rather than at its next slot. */
-let manualRuns = 0;
-async function runNow(cronJob: string): Promise<void> {
-  manualRuns += 1;
-  await kubectl('create', 'job', '-n', namespace, `${cronJob}-now-${manualRuns}`, `--from=cronjob/${cronJob}`).catch(
-    () => undefined,
-  );
+/** Run now (or retry now): the annotation a user or Argo CD's action sets; the operator answers it with Jobs. */
+async function request(kind: 'merchant' | 'cart', name: string, what: 'run' | 'retry', services?: string) {
+  const annotations = [`switchyard.dev/${what}-requested-at=${new Date().toISOString()}`];
+  if (services) annotations.push(`switchyard.dev/run-services=${services}`);
+  await kubectl('annotate', '--overwrite', '-n', namespace, `${kind}/${name}`, ...annotations).catch(() => undefined);
 }
 
 const custom = admin.makeApiClient(k8s.CustomObjectsApi);
@@ -224,7 +268,8 @@ async function statusLine(plural: 'merchants' | 'carts', name: string): Promise<
     name,
   })) as Owner;
   const ready = owner.status?.conditions?.find((condition) => condition.type === 'Ready');
-  return `${name} ${ready?.status === 'True' ? 'Ready' : (ready?.reason ?? 'pending')}, failed ${owner.status?.failedRecords ?? 0}`;
+  const pending = (owner.status?.services ?? []).reduce((total, service) => total + (service.pendingRecords ?? 0), 0);
+  return `${name} ${ready?.status === 'True' ? 'Ready' : (ready?.reason ?? 'pending')}, pending ${pending}, failed ${owner.status?.failedRecords ?? 0}`;
 }
 
 async function report(): Promise<void> {
@@ -241,24 +286,47 @@ async function report(): Promise<void> {
   );
 }
 
+let ticks = 0;
 const timers = [
   setInterval(placeOrder, 2_000),
-  setInterval(() => void Promise.all(Object.keys(carts).map((cart) => runNow(`${cart}-order-download`))), 10_000),
-  setInterval(() => void runNow('acme-shipping-confirmations'), 10_000),
   setInterval(() => {
-    restock();
-    void runNow('acme-inventory');
-  }, 20_000),
+    ticks += 1;
+    for (const cart of Object.keys(carts)) void request('cart', cart, 'run', 'orderDownload');
+    if (ticks % 2 === 0) restock();
+    void request(
+      'merchant',
+      'acme',
+      'run',
+      ticks % 2 === 0 ? 'shippingConfirmations,inventory' : 'shippingConfirmations',
+    );
+  }, 10_000),
   setInterval(() => void report(), 5_000),
+  // Trouble, and its fix: orders pile up in the hub while the warehouse is down; once it is back and the refused SKU
+  // is mapped, retry now sends what waited and what was refused.
+  setTimeout(() => {
+    say('the warehouse goes down: orders wait in the hub (pending)');
+    warehouse.orders.respondWith(() => ({ status: 503, reason: 'warehouse maintenance' }));
+  }, 20_000),
+  setTimeout(() => {
+    say(`the warehouse is back and someone mapped ${unmappedSku}:`);
+    say(
+      '  kubectl annotate merchant/acme switchyard.dev/retry-requested-at=<now>   (Argo CD: "Retry failed records now")',
+    );
+    warehouse.orders.respondWith(undefined);
+    void request('merchant', 'acme', 'retry');
+  }, 35_000),
 ];
-say('shoppers order every 2 s; Order Download, Shipping Confirmations and Inventory are run now and then by hand');
+say('shoppers order every 2 s; every 10 s Order Download, Shipping Confirmations and Inventory are run now:');
+say(
+  '  kubectl annotate cart/acme-shopify switchyard.dev/run-requested-at=<now> switchyard.dev/run-services=orderDownload',
+);
 say('Ctrl-C stops the demo and removes what it made');
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const timer of timers) clearInterval(timer);
+  for (const timer of timers) clearTimeout(timer);
   await report();
   say('cleaning up');
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(String(error)));

@@ -1,5 +1,7 @@
 // The README's first command, end to end: the demo must show orders reaching the warehouse, tracking and inventory
-// reaching the carts, a refused order counted in the Merchant's status, and clean up after itself.
+// reaching the carts, interval services run on request, a backlog building in the Merchant's status while the
+// warehouse is down and draining after the fix (with the refused orders, on a retry-now request), and clean up after
+// itself.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +10,7 @@ import { kubectl } from '../support/cluster.ts';
 
 // The demo drives the local kwok cluster itself; against another cluster (KUBECONFIG set) there is nothing to show.
 describe.skipIf(process.env.KUBECONFIG !== undefined)('npm run demo', () => {
-  it('moves records end to end, reports failed records in status, and cleans up', { timeout: 300_000 }, async () => {
+  it('moves records end to end, shows a backlog drain after a fix, and cleans up', { timeout: 300_000 }, async () => {
     const output: string[] = [];
     const demo = spawn(process.execPath, [join(repoRoot, 'demo/demo.ts')], {
       env: { ...process.env, DEMO_SECONDS: '70' },
@@ -22,17 +24,22 @@ describe.skipIf(process.env.KUBECONFIG !== undefined)('npm run demo', () => {
 
     const reports = [
       ...text.matchAll(
-        /at warehouse (\d+) \(refused (\d+)\) \| tracking at carts (\d+) \| inventory updates at carts (\d+) \| acme Ready, failed (\d+)/g,
+        /at warehouse (\d+) \(refused (\d+)\) \| tracking at carts (\d+) \| inventory updates at carts (\d+) \| acme \w+, pending (\d+), failed (\d+)/g,
       ),
-    ];
-    const last = reports.at(-1)?.slice(1).map(Number);
+    ].map((match) => match.slice(1).map(Number));
+    const last = reports.at(-1);
     expect(last, text).toBeDefined();
-    const [delivered, refused, tracking, inventory, failed] = last!;
+    const [delivered, refused, tracking, inventory, pending, failed] = last!;
     expect(delivered).toBeGreaterThan(5);
     expect(refused).toBeGreaterThan(0);
     expect(tracking).toBeGreaterThan(0);
     expect(inventory).toBeGreaterThan(0);
-    expect(failed).toBeGreaterThan(0);
+    // While the warehouse was down, orders waited and some were refused; after the fix and retry now, none are left.
+    expect(Math.max(...reports.map((report) => report[4]!)), text).toBeGreaterThan(0);
+    expect(Math.max(...reports.map((report) => report[5]!)), text).toBeGreaterThan(0);
+    expect(failed, text).toBe(0);
+    expect(pending, text).toBeLessThanOrEqual(2);
+    expect(text).toContain('switchyard.dev/retry-requested-at');
     expect(text).toContain('done');
     // What the demo made is gone (the namespace may still be terminating).
     const namespaces = await kubectl([
