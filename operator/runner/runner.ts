@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { runnerEnv, runnerFieldManager } from '../api/runner-contract.ts';
 import type { ServiceName } from '../api/v1alpha1/services.ts';
 import type { MigrateConfig, OwnerRef, RunnerConfig, ServiceRunConfig, WatchConfig } from './config.ts';
+import type { DeliveryOutcome } from './connectors/connector.ts';
 import { createConnectors } from './connectors/create-connector.ts';
 import { loggableUrl } from './log.ts';
 import { CoalescingReporter } from './reporting/coalescing-reporter.ts';
@@ -15,6 +16,7 @@ import { BackoffGate } from './services/backoff-gate.ts';
 import { bindService, type Connectors } from './services/bindings.ts';
 import type { DeliveryOptions } from './services/deliver.ts';
 import { startHealthServer, type Listening } from './services/health-server.ts';
+import { WatcherMetrics, type DeliveryOutcomeLabel } from './services/watcher-metrics.ts';
 import { runOnce } from './services/run-once.ts';
 import type { Tally } from './services/tally.ts';
 import { watchDeliveries, type WatchedDelivery } from './services/watch.ts';
@@ -83,6 +85,7 @@ function deliveryOptions(
   timings: { leaseMs: number; requestTimeoutMs: number },
   gate: BackoffGate,
   log: Logger,
+  onWrite?: DeliveryOptions['onWrite'],
 ): DeliveryOptions {
   return {
     batchSize,
@@ -90,8 +93,15 @@ function deliveryOptions(
     requestTimeoutMs: timings.requestTimeoutMs,
     gate,
     log,
+    ...(onWrite && { onWrite }),
   };
 }
+
+const outcomeLabels: Record<DeliveryOutcome['kind'], DeliveryOutcomeLabel> = {
+  delivered: 'delivered',
+  transient: 'failed_transient',
+  permanent: 'failed_permanent',
+};
 
 async function runService(config: ServiceRunConfig, deps: RunnerDependencies): Promise<number> {
   const { log } = deps;
@@ -116,6 +126,7 @@ async function runService(config: ServiceRunConfig, deps: RunnerDependencies): P
       const message = (error as Error).message;
       log.error({ err: error }, `could not open the hub store: ${message}`);
       await report(deps, config.owner, config.service, undefined, { processed: 0, failed: 0 }, message);
+      await recordRunFailure(deps, config, message);
       return exitCodes.couldNotWork;
     }
     const service = bindService(config, pool, connectors);
@@ -136,6 +147,7 @@ async function runService(config: ServiceRunConfig, deps: RunnerDependencies): P
         : undefined;
     const failedWhy = result.error === undefined ? undefined : (result.error as Error).message;
     await report(deps, config.owner, config.service, failures, result.tally, failedWhy, backlog);
+    if (failedWhy !== undefined) await recordRunFailure(deps, config, failedWhy);
     return result.error === undefined ? exitCodes.ok : exitCodes.couldNotWork;
   } finally {
     closeConnectors(connectors);
@@ -174,6 +186,13 @@ async function syncCarts(
   const retired = await syncMerchantCarts(pool, { namespace, merchant }, carts);
   if (retired.length > 0)
     log.info({ retired }, 'retired carts deleted or moved away, and closed their open deliveries');
+}
+
+/** A run that could not do its work as a whole gets a Warning Event on its owner, besides its status. */
+async function recordRunFailure(deps: RunnerDependencies, config: ServiceRunConfig, message: string): Promise<void> {
+  await deps.reporter
+    .runFailed(config.owner, { service: config.service, mode: config.mode, message })
+    .catch((error: unknown) => deps.log.warn({ err: error }, 'could not record the Event of the failed run'));
 }
 
 async function report(
@@ -220,7 +239,12 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
   const applicationName = applicationNameOf(`watcher ${config.merchant}`);
   const pool = createPool(config.databaseUrl, applicationName, log);
   let listening: Listening | undefined;
-  const health = await startHealthServer(config.healthPort, () => listening);
+  const metrics = new WatcherMetrics();
+  const health = await startHealthServer(
+    config.healthPort,
+    () => listening,
+    () => metrics.render(),
+  );
   const owners = config.owners.map((watched) => ({
     watched,
     connectors: createConnectors(watched.owner.kind, watched.endpoint, config.requestTimeoutMs),
@@ -268,18 +292,24 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
         const backlog = new BacklogTracker(pool, service.target);
         let lastBacklog: Backlog | undefined;
         const countOnly = planned.countOnly === true;
+        const labels = { kind: watched.owner.kind, name: watched.owner.name, service: planned.service };
+        if (!countOnly) metrics.track(labels);
         return {
           target: service.target,
           // A Disabled service is only counted: it gets no way to send.
           ...(!countOnly && {
             sending: {
               work: service.work,
-              delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog),
+              delivery: deliveryOptions(planned.batchSize, leaseOwner, config, gate, serviceLog, (outcome, seconds) =>
+                metrics.recordDelivery(labels, outcomeLabels[outcome], seconds),
+              ),
             },
           }),
           async afterPass(tally, completed) {
             lastFailures = await service.failures(maxSampleSize).catch(() => lastFailures);
             lastBacklog = await backlog.afterPass(tally.processed - tally.failed).catch(() => lastBacklog);
+            if (!countOnly) metrics.recordPass(labels, completed);
+            if (lastBacklog) metrics.setPending(labels, lastBacklog.pending);
             const serviceReport = buildServiceReport(
               planned.service,
               lastFailures,

@@ -31,6 +31,8 @@ export interface DeliveryOptions {
   /** Shared by every pass of this runner: Retry-After from one write holds back the next ones. */
   readonly gate: BackoffGate;
   readonly log: Logger;
+  /** Told of every write that reached a settlement, with its time in seconds (the watcher's metrics). */
+  readonly onWrite?: (outcome: DeliveryOutcome['kind'], seconds: number) => void;
 }
 
 export interface DeliveryResult {
@@ -87,7 +89,9 @@ async function sendBatch(
     const decision = decideSend(options.gate.remainingMs(), Date.now(), leaseDeadline, options.requestTimeoutMs);
     if (!decision.send) return { recordId: record.recordId, revision: record.revision, outcome: 'released' };
     if (decision.waitMs > 0) await sleep(decision.waitMs);
+    const sentAt = performance.now();
     const outcome = await work.send(record.write);
+    options.onWrite?.(outcome.kind, (performance.now() - sentAt) / 1000);
     if (outcome.kind === 'transient' && outcome.retryAfterMs !== undefined) options.gate.holdFor(outcome.retryAfterMs);
     // Ids only: a destination's reason may quote the record, so it goes to status, never to logs.
     if (outcome.kind === 'delivered') options.log.debug({ record: record.write.recordKey }, 'delivered');

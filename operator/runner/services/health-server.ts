@@ -1,8 +1,11 @@
 // The watcher's probes. Ready once it listens for every destination's work, so that a rolling update keeps the old
 // pod until the new one hears new records; alive while that listening holds, or is lost for less than a grace (a
-// hub store restart), so that a watcher deaf for good is restarted rather than silently idle.
+// hub store restart), so that a watcher deaf for good is restarted rather than silently idle. /metrics beside them.
 import { createServer, type Server } from 'node:http';
 import { watcherProbes } from '../../api/runner-contract.ts';
+import { expositionContentType } from './watcher-metrics.ts';
+
+export const metricsPath = '/metrics';
 
 export interface Listening {
   readonly listening: boolean;
@@ -30,10 +33,22 @@ export function probeAnswer(
   }
 }
 
-/** Serves the probes on `port` (0: any free port); resolves with the server once it listens. */
-export async function startHealthServer(port: number, listening: () => Listening | undefined): Promise<Server> {
+/**
+ * Serves the probes, and `metrics()` at /metrics, on `port` (0: any free port); resolves with the server once it
+ * listens.
+ */
+export async function startHealthServer(
+  port: number,
+  listening: () => Listening | undefined,
+  metrics: () => string,
+): Promise<Server> {
   const server = createServer((request, response) => {
-    const { status, body } = probeAnswer(request.url?.split('?')[0], listening());
+    const path = request.url?.split('?')[0];
+    if (path === metricsPath) {
+      response.writeHead(200, { 'content-type': expositionContentType }).end(metrics());
+      return;
+    }
+    const { status, body } = probeAnswer(path, listening());
     response.writeHead(status, { 'content-type': 'text/plain' }).end(body);
   });
   await new Promise<void>((resolve, reject) => {

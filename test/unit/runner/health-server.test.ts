@@ -55,7 +55,11 @@ describe('startHealthServer', () => {
 
   it('answers /readyz over HTTP from the listening it is given at each request', async () => {
     let listening: Listening | undefined;
-    const server = await startHealthServer(0, () => listening);
+    const server = await startHealthServer(
+      0,
+      () => listening,
+      () => '',
+    );
     close = () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     const { port } = server.address() as AddressInfo;
     const readyz = async (query = '') => {
@@ -72,5 +76,27 @@ describe('startHealthServer', () => {
     expect(liveness.status).toBe(200);
     expect(liveness.headers.get('content-type')).toBe('text/plain');
     await liveness.text();
+  });
+
+  it('serves /metrics as its metrics are at each request, in the text exposition format', async () => {
+    let exposition = 'switchyard_watcher_up 1\n';
+    const server = await startHealthServer(
+      0,
+      () => undefined,
+      () => exposition,
+    );
+    close = () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    const { port } = server.address() as AddressInfo;
+    const scrape = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+    };
+    expect(await scrape()).toEqual({
+      status: 200,
+      type: 'text/plain; version=0.0.4; charset=utf-8',
+      body: 'switchyard_watcher_up 1\n',
+    });
+    exposition = 'switchyard_watcher_up 2\n';
+    expect((await scrape()).body).toBe('switchyard_watcher_up 2\n');
   });
 });
