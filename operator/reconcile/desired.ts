@@ -335,7 +335,7 @@ export function buildWatcher(
 
 /**
  * What a merchant's runners may do: patch the status of that Merchant and of its Carts (`sources`), by name, and
- * nothing else. They only ever PATCH their owner's /status (server-side apply), so there is no `get`. A Cart with no
+ * record Events. They only ever PATCH their owner's /status (server-side apply), so there is no `get`. A Cart with no
  * running service is listed too: its interval runs and cleanups report to it. A rule with no names would grant every
  * object, so without Carts there is no Cart rule.
  */
@@ -352,6 +352,8 @@ export function runnerRules(merchant: Merchant, sources: readonly WatchSource[])
   return [
     statusOf(kinds.Merchant.plural, [merchant.metadata.name]),
     ...(carts.length > 0 ? [statusOf(kinds.Cart.plural, carts)] : []),
+    // A run that fails as a whole says so in a Warning Event on its owner (create cannot be limited by name).
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
   ];
 }
 

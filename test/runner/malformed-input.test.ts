@@ -126,6 +126,10 @@ describe('a source that cannot be read', () => {
     const refused = await runOnce('run', download);
     expect(refused.exitCode).toBe(1);
     expect(refused.reporter.last?.lastResult).toMatchObject({ outcome: 'Failed', processed: 0 });
+    // One Warning Event on the Cart says so, besides its status.
+    expect(
+      refused.reporter.failures.map(({ failure }) => `${failure.mode} ${failure.service}: ${failure.message}`),
+    ).toEqual([expect.stringMatching(/^run orderDownload: .*401/)]);
 
     // 200 with a body that is not a page: {"error": ...}
     cart.orders.failNextReads(1, { status: 200, reason: 'surprise' });
@@ -138,5 +142,6 @@ describe('a source that cannot be read', () => {
     const good = await runOnce('run', download);
     expect(good.exitCode).toBe(0);
     expect(good.reporter.last?.lastResult).toMatchObject({ processed: 1 });
+    expect(good.reporter.failures).toEqual([]);
   });
 });

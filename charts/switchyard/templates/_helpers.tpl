@@ -44,14 +44,37 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
-{{- define "switchyard.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{/* An image by digest (`repository@sha256:…`) when one is given, else by tag. */}}
+{{- define "switchyard.imageReference" -}}
+{{- if .digest }}
+{{- printf "%s@%s" .repository .digest }}
+{{- else }}
+{{- printf "%s:%s" .repository .tag }}
+{{- end }}
 {{- end }}
 
+{{- define "switchyard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- include "switchyard.imageReference" (dict "repository" .Values.image.repository "tag" $tag "digest" .Values.image.digest) }}
+{{- end }}
+
+{{/*
+The runner's image: the operator's unless runner.image names another. The operator's digest follows only when the
+runner uses the operator's image itself: it would not identify another repository's or tag's image.
+*/}}
 {{- define "switchyard.runnerImage" -}}
-{{- $repository := default .Values.image.repository .Values.runner.image.repository }}
-{{- $tag := default (default .Chart.AppVersion .Values.image.tag) .Values.runner.image.tag }}
-{{- printf "%s:%s" $repository $tag }}
+{{- $runner := .Values.runner.image }}
+{{- $repository := default .Values.image.repository $runner.repository }}
+{{- $tag := default (default .Chart.AppVersion .Values.image.tag) $runner.tag }}
+{{- $sameImage := and (empty $runner.repository) (empty $runner.tag) }}
+{{- $digest := $runner.digest | default (ternary .Values.image.digest "" $sameImage) }}
+{{- include "switchyard.imageReference" (dict "repository" $repository "tag" $tag "digest" $digest) }}
+{{- end }}
+
+{{/* The runner pods, in the merchants' namespaces: every workload the operator creates (operator/reconcile/names.ts). */}}
+{{- define "switchyard.runnerSelectorLabels" -}}
+app.kubernetes.io/name: switchyard-runner
+app.kubernetes.io/managed-by: switchyard
 {{- end }}
 
 {{/*
@@ -96,7 +119,58 @@ on Secrets: the runners get theirs through secretKeyRef, and the operator never 
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
   verbs: [get, list, watch, create, patch, delete]
+# Events on Merchants and Carts: created, and counted up (series) when they repeat. The runners' Role gets create.
 - apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create]
+  verbs: [create, patch]
+{{- end }}
+
+{{/*
+An egress rule to `to` (NetworkPolicy peers; every address when empty) on the TCP `ports` (every port when empty), as
+one list item.
+*/}}
+{{- define "switchyard.networkPolicyEgressRule" -}}
+{{- $rule := dict }}
+{{- with .to }}
+{{- $_ := set $rule "to" . }}
+{{- end }}
+{{- $ports := list }}
+{{- range .ports }}
+{{- $ports = append $ports (dict "protocol" "TCP" "port" .) }}
+{{- end }}
+{{- with $ports }}
+{{- $_ := set $rule "ports" . }}
+{{- end }}
+{{- toYaml (list $rule) }}
+{{- end }}
+
+{{/* The egress both the operator and the runners need: the cluster's DNS, and the API server by its addresses. */}}
+{{- define "switchyard.networkPolicyCommonEgress" -}}
+{{- $policy := .Values.networkPolicy -}}
+- ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+  {{- with $policy.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- $apiServer := list }}
+{{- range $policy.apiServer.cidrs }}
+{{- $apiServer = append $apiServer (dict "ipBlock" (dict "cidr" .)) }}
+{{- end }}
+{{- /* A NetworkPolicy sees the API server's own addresses, not the kubernetes Service's. */}}
+{{- include "switchyard.networkPolicyEgressRule" (dict "to" $apiServer "ports" $policy.apiServer.ports) | nindent 0 }}
+{{- end }}
+
+{{/* An ingress rule to one named port, from networkPolicy.metricsFrom (from anywhere when empty). */}}
+{{- define "switchyard.networkPolicyScrapeIngress" -}}
+- ports:
+    - protocol: TCP
+      port: {{ .port }}
+  {{- with .from }}
+  from:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end }}

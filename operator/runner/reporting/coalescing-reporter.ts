@@ -7,7 +7,7 @@ import type { StatusReporter } from './reporter.ts';
 import { needsWrite, type ServiceStatusReport } from './status-report.ts';
 
 export class CoalescingReporter {
-  readonly #inner: StatusReporter;
+  readonly #inner: Pick<StatusReporter, 'report'>;
   readonly #owner: OwnerRef;
   readonly #minIntervalMs: number;
   readonly #log: Logger;
@@ -18,7 +18,7 @@ export class CoalescingReporter {
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(inner: StatusReporter, owner: OwnerRef, minIntervalMs: number, log: Logger) {
+  constructor(inner: Pick<StatusReporter, 'report'>, owner: OwnerRef, minIntervalMs: number, log: Logger) {
     this.#inner = inner;
     this.#owner = owner;
     this.#minIntervalMs = minIntervalMs;

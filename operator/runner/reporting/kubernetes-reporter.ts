@@ -1,11 +1,12 @@
 // Writes a runner's report to its Merchant's or Cart's /status with server-side apply: one PATCH per report, and
 // before the first report that did not succeed, one dry-run PATCH to read the last success it must keep.
-import { ownerApiVersion, ownerStatusPath } from '../../api/owner-paths.ts';
+import { randomBytes } from 'node:crypto';
+import { ownerApiVersion, ownerGroup, ownerStatusPath } from '../../api/owner-paths.ts';
 import { runnerFieldManager } from '../../api/runner-contract.ts';
 import type { ServiceName } from '../../api/v1alpha1/services.ts';
 import type { OwnerRef } from '../config.ts';
 import type { KubernetesApi } from './in-cluster-api.ts';
-import type { StatusReporter } from './reporter.ts';
+import type { RunFailure, StatusReporter } from './reporter.ts';
 import { statusApplyBody } from './status-report.ts';
 
 /** Server-side apply takes YAML; JSON is YAML. */
@@ -49,6 +50,33 @@ async function readLastSuccessTime(
   return typeof time === 'string' ? time : undefined;
 }
 
+/** MicroTime as the API server parses it: RFC 3339 with exactly six fractional digits. */
+function microTime(time: Date): string {
+  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** The Warning Event of a run that could not do its work, as events.k8s.io/v1 has it. */
+export function runFailedEvent(owner: OwnerRef, failure: RunFailure, now: Date, instance: string) {
+  const what = failure.mode === 'run' ? 'run' : 'cleanup run';
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    // <object>.<unique>, as client-go names its Events (generateName must end in a letter or digit).
+    metadata: {
+      name: `${owner.name}.${now.getTime().toString(36)}${randomBytes(3).toString('hex')}`,
+      namespace: owner.namespace,
+    },
+    eventTime: microTime(now),
+    reportingController: `${ownerGroup}/${runnerFieldManager}`,
+    reportingInstance: instance,
+    action: failure.mode === 'run' ? 'Run' : 'Cleanup',
+    reason: failure.mode === 'run' ? 'RunFailed' : 'CleanupFailed',
+    type: 'Warning',
+    note: `The ${failure.service} ${what} could not do its work: ${failure.message}`.slice(0, 1024),
+    regarding: { apiVersion: ownerApiVersion, kind: owner.kind, name: owner.name, namespace: owner.namespace },
+  };
+}
+
 /**
  * A report without lastSuccessTime (a failure, or a Disabled service's count) would erase the one in status, since an
  * apply drops what its manager left out; it carries the last one forward instead: as this process last wrote it, or,
@@ -72,6 +100,11 @@ export function createKubernetesStatusReporter(api: KubernetesApi): StatusReport
         contentType: applyPatchContentType,
       });
       written.set(key, lastSuccessTime);
+    },
+    async runFailed(owner, failure) {
+      await api.request('POST', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(owner.namespace)}/events`, {
+        body: JSON.stringify(runFailedEvent(owner, failure, new Date(), process.env.HOSTNAME ?? runnerFieldManager)),
+      });
     },
   };
 }

@@ -15,5 +15,12 @@ export function createLogOnlyReporter(log: Logger): StatusReporter {
       );
       return Promise.resolve();
     },
+    runFailed(owner, failure) {
+      log.warn(
+        { owner: `${owner.kind}/${owner.namespace}/${owner.name}`, ...failure },
+        'run failed (no Kubernetes API configured for its Event)',
+      );
+      return Promise.resolve();
+    },
   };
 }

@@ -91,6 +91,27 @@ describe('the lean status reporter, as the runner ServiceAccount', () => {
     expect(runnerFieldManagerFor('inventory')).toBe('switchyard-runner/inventory');
   });
 
+  it('records a run that failed as a whole as one Warning Event on its owner', async () => {
+    const owner = { kind: 'Merchant', namespace: shop.name, name: 'acme' } as const;
+    const { api } = await serviceAccountApi(shop.name, 'acme-runner');
+    await createKubernetesStatusReporter(api).runFailed(owner, {
+      service: 'inventory',
+      mode: 'run',
+      message: 'GET /inventory: HTTP 500 Internal Server Error',
+    });
+    const events = await testKubeConfig()
+      .makeApiClient(k8s.EventsV1Api)
+      .listNamespacedEvent({ namespace: shop.name, fieldSelector: 'regarding.name=acme,reason=RunFailed' });
+    expect(events.items.map((event) => [event.type, event.action, event.reportingController, event.note])).toEqual([
+      [
+        'Warning',
+        'Run',
+        'switchyard.dev/switchyard-runner',
+        'The inventory run could not do its work: GET /inventory: HTTP 500 Internal Server Error',
+      ],
+    ]);
+  });
+
   it('reports a missing owner as 404 NotFound, in one short line', async () => {
     const { api } = await serviceAccountApi(shop.name, 'acme-runner');
     const error = await createKubernetesStatusReporter(api)

@@ -114,6 +114,7 @@ describe('buildChildren', () => {
         verbs: ['patch'],
         resourceNames: ['acme-etsy', 'acme-shopify'],
       },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
     ]);
     const binding = built.find((child) => child.kind === 'RoleBinding');
     expect(binding?.kind === 'RoleBinding' && binding.roleRef).toEqual({
@@ -154,8 +155,12 @@ describe('buildChildren', () => {
         verbs: ['patch'],
         resourceNames: ['acme'],
       },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
     ]);
-    for (const rule of runnerRules(merchant, merchantSources(merchant, [cartSource('acme-etsy')]))) {
+    const statusRules = runnerRules(merchant, merchantSources(merchant, [cartSource('acme-etsy')])).filter((rule) =>
+      rule.apiGroups?.includes('switchyard.dev'),
+    );
+    for (const rule of statusRules) {
       expect(rule.resourceNames?.length).toBeGreaterThan(0);
       expect(rule.verbs).toEqual(['patch']);
     }
