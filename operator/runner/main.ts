@@ -56,7 +56,9 @@ async function main(): Promise<number> {
       stop.abort();
     });
   }
-  return runRunner(config, { log, reporter: await chooseReporter(log), signal: stop.signal });
+  // A migration reports to no object: its pod has no API credentials on purpose, and needs no warning about it.
+  const reporter = config.mode === 'migrate' ? createLogOnlyReporter(log) : await chooseReporter(log);
+  return runRunner(config, { log, reporter, signal: stop.signal });
 }
 
 // Exit explicitly: idle keep-alive sockets of fetch must not hold a finished run open.
