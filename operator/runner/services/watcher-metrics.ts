@@ -149,7 +149,7 @@ export class WatcherMetrics {
   );
   readonly #writeDuration = new HistogramFamily(
     'switchyard_watcher_write_duration_seconds',
-    'Time of one write of a record to its destination, retries of the connector included.',
+    'Time of one write of a record to its destination: one request, up to the request timeout.',
     writeDurationBuckets,
   );
   readonly #pending = new Family(
