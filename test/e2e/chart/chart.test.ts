@@ -1,5 +1,6 @@
 // The Helm chart: it lints, what it renders is accepted by the API server, its CRDs are the generated ones, its
-// settings are ones the operator accepts, a wrong value fails at install, and install and upgrade succeed.
+// settings are ones the operator accepts, its optional NetworkPolicies, PodMonitor and dashboard fit the pods the
+// operator makes, a wrong value fails at install, and install and upgrade succeed.
 import { execFile } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { watcherProbes } from '../../../operator/api/runner-contract.ts';
 import { loadConfig, usage } from '../../../operator/config.ts';
+import {
+  buildChildren,
+  buildCleanupJob,
+  buildMigrateJob,
+  servedPlans,
+  type IntervalPlan,
+  type ServicePlan,
+} from '../../../operator/reconcile/desired.ts';
 import { repoRoot } from '../../cluster/local-cluster.ts';
+import { merchantFixture, runnerSettingsFixture } from '../../support/fixtures.ts';
 import { kubectl, useTestNamespace } from '../support/cluster.ts';
 import { apps } from '../support/switchyard.ts';
 import {
@@ -34,6 +46,17 @@ afterAll(async () => {
 });
 
 const watchNamespacesOptions = () => ['--set', `watchNamespaces={${merchantNamespace.name}}`];
+const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const networkPolicyOptions = () => [
+  '--set',
+  'networkPolicy.enabled=true',
+  '--set',
+  'networkPolicy.apiServer.cidrs={10.0.0.10/32}',
+  '--set',
+  'networkPolicy.hubStore.to[0].ipBlock.cidr=10.20.0.5/32',
+  '--set',
+  `networkPolicy.runnerNamespaces={${merchantNamespace.name}}`,
+];
 
 function operatorContainer(objects: readonly k8s.KubernetesObject[]): k8s.V1Container {
   const deployment = findObject<k8s.V1Deployment>(objects, 'Deployment');
@@ -50,6 +73,49 @@ function environmentOf(container: k8s.V1Container, podNamespace: string): Record
   );
 }
 
+interface RunnerPod {
+  kind: string;
+  labels: Record<string, string>;
+  ports: k8s.V1ContainerPort[];
+}
+
+/** The pod templates of the runner workloads the operator builds: a watcher, a CronJob, a cleanup and a migration. */
+function runnerPods(): RunnerPod[] {
+  const merchant = merchantFixture();
+  const interval: IntervalPlan = {
+    service: 'shippingConfirmations',
+    mode: 'interval',
+    suspended: false,
+    batchSize: 50,
+    cron: '7,37 * * * *',
+    timeZone: 'America/Chicago',
+  };
+  const plans: ServicePlan[] = [
+    { service: 'orderDelivery', mode: 'automatic', suspended: false, batchSize: 100 },
+    interval,
+  ];
+  const context = { owner: merchant, merchantName: 'acme', settings: runnerSettingsFixture };
+  const workloads = [
+    ...buildChildren(context, plans, [{ owner: merchant, plans: servedPlans(plans) }]),
+    buildCleanupJob(context, interval, new Date()),
+    buildMigrateJob('shops', runnerSettingsFixture),
+  ];
+  return workloads.flatMap((workload): RunnerPod[] => {
+    const template =
+      workload.kind === 'CronJob'
+        ? workload.spec.jobTemplate.spec?.template
+        : workload.kind === 'Deployment' || workload.kind === 'Job'
+          ? workload.spec?.template
+          : undefined;
+    if (!template) return [];
+    const ports = template.spec?.containers.flatMap((container) => container.ports ?? []) ?? [];
+    return [{ kind: workload.kind, labels: template.metadata?.labels ?? {}, ports }];
+  });
+}
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([key, value]) => labels[key] === value);
+
 describe('helm lint', () => {
   it('passes --strict with the default values and with watchNamespaces', async () => {
     expect(await helm(['lint', '--strict', chartDir])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -58,17 +124,25 @@ describe('helm lint', () => {
 });
 
 describe('the rendered chart', () => {
-  it('passes kubectl apply --dry-run=server, CRDs included, cluster-wide and with watchNamespaces', async () => {
+  it('passes kubectl apply --dry-run=server, CRDs included, cluster-wide, with watchNamespaces and with every option', async () => {
     // The optional hub-store Secret is rendered too, so that it is checked as well.
     const hubStoreSecret = ['--set', `hubStore.createSecretIn={${merchantNamespace.name}}`];
-    for (const variant of [[], watchNamespacesOptions()]) {
+    // Every option whose kinds the cluster serves (the monitoring.coreos.com ones it does not).
+    const everyOption = [
+      ...watchNamespacesOptions(),
+      ...networkPolicyOptions(),
+      '--set',
+      'grafanaDashboard.enabled=true',
+      '--set',
+      `image.digest=${digest}`,
+    ];
+    for (const variant of [[], watchNamespacesOptions(), everyOption]) {
       const manifests = await helm([
         'template',
         release,
         chartDir,
         '--namespace',
         releaseNamespace.name,
-        '--include-crds',
         '--set',
         'hubStore.url=postgres://hub/store',
         ...hubStoreSecret,
@@ -85,19 +159,51 @@ describe('the rendered chart', () => {
     }
   });
 
-  it('installs the CRDs that npm run generate writes, through a symlink that helm package resolves', async () => {
-    const crds = join(chartDir, 'crds');
-    expect(lstatSync(crds).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(crds)).toBe('../../crds');
+  it('renders the CRDs that npm run generate writes, as templates kept on uninstall, unless crds.install is off', async () => {
+    const generated = readdirSync(join(repoRoot, 'crds'))
+      .filter((file) => file.endsWith('.yaml'))
+      .sort();
+    expect(generated).toEqual(['switchyard.dev_carts.yaml', 'switchyard.dev_merchants.yaml']);
+    const generatedCrds = generated.map(
+      (file) => parseYaml(readFileSync(join(repoRoot, 'crds', file), 'utf8')) as k8s.V1CustomResourceDefinition,
+    );
+
+    const crdsOf = (objects: k8s.KubernetesObject[]) =>
+      objects.filter((object): object is k8s.V1CustomResourceDefinition => object.kind === 'CustomResourceDefinition');
+    const rendered = crdsOf(await renderChart(release, releaseNamespace.name));
+    expect(rendered.map((crd) => crd.metadata?.name).sort()).toEqual([
+      'carts.switchyard.dev',
+      'merchants.switchyard.dev',
+    ]);
+    for (const crd of rendered) {
+      const { labels, annotations, ...metadata } = crd.metadata!;
+      expect({ ...crd, metadata }).toEqual(generatedCrds.find((file) => file.metadata?.name === crd.metadata?.name));
+      expect(annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+      expect(labels).toMatchObject({ 'app.kubernetes.io/instance': release, 'app.kubernetes.io/managed-by': 'Helm' });
+    }
+    const notKept = crdsOf(await renderChart(release, releaseNamespace.name, ['--set', 'crds.keep=false']));
+    expect(notKept.map((crd) => crd.metadata?.annotations)).toEqual([undefined, undefined]);
+    const notInstalled = await renderChart(release, releaseNamespace.name, ['--set', 'crds.install=false']);
+    expect(notInstalled.map(describeObject).filter((name) => /CustomResourceDefinition/.test(name))).toEqual([]);
+    expect(notInstalled.length).toBe((await renderChart(release, releaseNamespace.name)).length - 2);
+  });
+
+  it('reads the CRDs through files/crds, a link to crds/ that helm package resolves, and has no crds/ folder', async () => {
+    const link = join(chartDir, 'files/crds');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe('../../../crds');
     const generated = readdirSync(join(repoRoot, 'crds')).filter((file) => file.endsWith('.yaml'));
-    expect(generated.sort()).toEqual(['switchyard.dev_carts.yaml', 'switchyard.dev_merchants.yaml']);
 
     const workDir = mkdtempSync(join(tmpdir(), 'switchyard-chart-'));
+    const { version } = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { version: string };
     await helm(['package', chartDir, '--destination', workDir]);
-    await run('tar', ['-xzf', join(workDir, 'switchyard-0.1.0.tgz'), '-C', workDir]);
-    const packagedCrds = join(workDir, 'switchyard/crds');
+    await run('tar', ['-xzf', join(workDir, `switchyard-${version}.tgz`), '-C', workDir]);
+    const packaged = join(workDir, 'switchyard');
+    // Helm would apply a crds/ folder once, before the templates, and then refuse the templated CRDs it made.
+    expect(readdirSync(packaged)).not.toContain('crds');
+    const packagedCrds = join(packaged, 'files/crds');
     expect(lstatSync(packagedCrds).isDirectory()).toBe(true);
-    expect(readdirSync(packagedCrds).sort()).toEqual(generated);
+    expect(readdirSync(packagedCrds).sort()).toEqual(generated.sort());
     for (const file of generated) {
       expect(readFileSync(join(packagedCrds, file), 'utf8')).toBe(readFileSync(join(repoRoot, 'crds', file), 'utf8'));
     }
@@ -152,6 +258,38 @@ describe('the rendered chart', () => {
     expect(loadConfig([], environmentOf(byDefault, releaseNamespace.name)).runnerImagePullSecrets).toEqual([]);
   });
 
+  it('references the operator and runner images by digest when image.digest is set', async () => {
+    const imageOf = async (options: string[]) => {
+      const container = operatorContainer(await renderChart(release, releaseNamespace.name, options));
+      return { operator: container.image, runner: loadConfig([], environmentOf(container, 'any')).runnerImage };
+    };
+    const repository = ['--set', 'image.repository=registry.example.com/switchyard', '--set', 'image.tag=1.2.3'];
+    expect(await imageOf([...repository, '--set', `image.digest=${digest}`])).toEqual({
+      operator: `registry.example.com/switchyard@${digest}`,
+      runner: `registry.example.com/switchyard@${digest}`,
+    });
+    // A runner image of its own does not inherit the operator's digest, which names another image.
+    expect(
+      await imageOf([...repository, '--set', `image.digest=${digest}`, '--set', 'runner.image.tag=1.2.4']),
+    ).toEqual({
+      operator: `registry.example.com/switchyard@${digest}`,
+      runner: 'registry.example.com/switchyard:1.2.4',
+    });
+    const runnerDigest = `sha256:${'f'.repeat(64)}`;
+    expect(
+      await imageOf([
+        ...repository,
+        '--set',
+        'runner.image.repository=registry.example.com/runner',
+        '--set',
+        `runner.image.digest=${runnerDigest}`,
+      ]),
+    ).toEqual({
+      operator: 'registry.example.com/switchyard:1.2.3',
+      runner: `registry.example.com/runner@${runnerDigest}`,
+    });
+  });
+
   it('runs two replicas with probes, resources, the restricted security context and a disruption budget', async () => {
     const objects = await renderChart(release, releaseNamespace.name);
     const deployment = findObject<k8s.V1Deployment>(objects, 'Deployment');
@@ -201,11 +339,62 @@ describe('the rendered chart', () => {
     expect(monitor.spec).toEqual({
       selector: { matchLabels: service.spec!.selector },
       namespaceSelector: { matchNames: [releaseNamespace.name] },
-      endpoints: [
-        { port: 'http-metrics', path: '/metrics', honorLabels: true, interval: '30s', scrapeTimeout: '10s' },
-      ],
+      endpoints: [{ port: 'http-metrics', path: '/metrics', honorLabels: true, interval: '30s', scrapeTimeout: '10s' }],
     });
     expect(service.metadata?.labels).toMatchObject(service.spec!.selector!);
+  });
+
+  it('renders a PodMonitor for the watchers only when podMonitor.enabled, on the port and pods the operator makes', async () => {
+    const plain = await renderChart(release, releaseNamespace.name);
+    expect(plain.filter((object) => object.kind === 'PodMonitor')).toEqual([]);
+    type PodMonitor = k8s.KubernetesObject & {
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        namespaceSelector: Record<string, unknown>;
+        podMetricsEndpoints: Record<string, unknown>[];
+      };
+    };
+    const monitorOf = async (options: string[]) =>
+      findObject<PodMonitor>(
+        await renderChart(release, releaseNamespace.name, ['--set', 'podMonitor.enabled=true', ...options]),
+        'PodMonitor',
+      );
+    const monitor = await monitorOf(['--set', 'podMonitor.labels.release=prometheus']);
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.metadata?.namespace).toBe(releaseNamespace.name);
+    expect(monitor.metadata?.labels?.release).toBe('prometheus');
+    expect(monitor.spec.namespaceSelector).toEqual({ any: true });
+    expect(monitor.spec.podMetricsEndpoints).toEqual([
+      { port: 'health', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+    ]);
+
+    // It selects the watcher pods the operator builds, and only them, on their named port.
+    const pods = runnerPods();
+    const watcher = pods.find((pod) => pod.kind === 'Deployment')!;
+    const selected = pods.filter((pod) => matches(monitor.spec.selector.matchLabels, pod.labels));
+    expect(selected.map((pod) => pod.kind)).toEqual(['Deployment']);
+    expect(watcher.ports).toContainEqual({ name: 'health', containerPort: watcherProbes.port });
+
+    const scoped = await monitorOf(watchNamespacesOptions());
+    expect(scoped.spec.namespaceSelector).toEqual({ matchNames: [merchantNamespace.name] });
+  });
+
+  it('renders the Grafana dashboard ConfigMap only when grafanaDashboard.enabled, for the Grafana sidecar', async () => {
+    const plain = await renderChart(release, releaseNamespace.name);
+    expect(plain.filter((object) => object.kind === 'ConfigMap')).toEqual([]);
+    const objects = await renderChart(release, releaseNamespace.name, [
+      '--set',
+      'grafanaDashboard.enabled=true',
+      '--set',
+      'grafanaDashboard.annotations.grafana_folder=Switchyard',
+    ]);
+    const configMap = findObject<k8s.V1ConfigMap>(objects, 'ConfigMap', `${release}-switchyard-dashboard`);
+    expect(configMap.metadata?.labels?.grafana_dashboard).toBe('1');
+    expect(configMap.metadata?.annotations).toEqual({ grafana_folder: 'Switchyard' });
+    expect(Object.keys(configMap.data ?? {})).toEqual(['switchyard.json']);
+    expect(JSON.parse(configMap.data!['switchyard.json']!)).toEqual(
+      JSON.parse(readFileSync(join(chartDir, 'files/dashboard.json'), 'utf8')),
+    );
   });
 
   it('grants the operator a ClusterRole by default, and Roles only in the listed namespaces with watchNamespaces', async () => {
@@ -237,6 +426,135 @@ describe('the rendered chart', () => {
   });
 });
 
+describe('the NetworkPolicies', () => {
+  type Rule = { to?: Record<string, unknown>[]; from?: Record<string, unknown>[]; ports?: { port: number | string }[] };
+  type Policy = k8s.V1NetworkPolicy & { spec: { podSelector: { matchLabels: Record<string, string> } } };
+  const policiesOf = (objects: k8s.KubernetesObject[]) =>
+    objects.filter((object): object is Policy => object.kind === 'NetworkPolicy');
+  const portsOf = (rule: Rule) => (rule.ports ?? []).map((entry) => entry.port);
+
+  it('are off by default, and need the runner namespaces and the API server addresses when on', async () => {
+    expect(policiesOf(await renderChart(release, releaseNamespace.name))).toEqual([]);
+    const cidrs = ['--set', 'networkPolicy.apiServer.cidrs={10.0.0.10/32}'];
+    const hubStore = ['--set', 'networkPolicy.hubStore.to[0].ipBlock.cidr=10.20.0.5/32'];
+    const withoutNamespaces = await helmResult([
+      'template',
+      release,
+      chartDir,
+      '--set',
+      'networkPolicy.enabled=true',
+      ...cidrs,
+      ...hubStore,
+    ]);
+    expect(withoutNamespaces.code).not.toBe(0);
+    expect(withoutNamespaces.stderr).toContain('networkPolicy.enabled needs networkPolicy.runnerNamespaces');
+    // watchNamespaces serves as the runner namespaces.
+    const fromWatched = policiesOf(
+      await renderChart(release, releaseNamespace.name, [
+        '--set',
+        'networkPolicy.enabled=true',
+        ...cidrs,
+        ...hubStore,
+        ...watchNamespacesOptions(),
+      ]),
+    );
+    expect(fromWatched.map(describeObject).sort()).toEqual(
+      [
+        `NetworkPolicy/${merchantNamespace.name}/${release}-switchyard-runner`,
+        `NetworkPolicy/${releaseNamespace.name}/${release}-switchyard-operator`,
+      ].sort(),
+    );
+  });
+
+  it('let the operator reach DNS and the API server only, and be scraped on its HTTP port', async () => {
+    const objects = await renderChart(release, releaseNamespace.name, networkPolicyOptions());
+    const operator = policiesOf(objects).find((policy) => policy.metadata?.namespace === releaseNamespace.name)!;
+    const deployment = findObject<k8s.V1Deployment>(objects, 'Deployment');
+    expect(operator.spec.podSelector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
+    expect(operator.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const egress = operator.spec.egress as Rule[];
+    expect(egress.map(portsOf)).toEqual([
+      [53, 53],
+      [443, 6443],
+    ]);
+    expect(egress[1]!.to).toEqual([{ ipBlock: { cidr: '10.0.0.10/32' } }]);
+    const ingress = operator.spec.ingress as Rule[];
+    expect(ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'http' }] }]);
+    expect(deployment.spec!.template.spec!.containers[0]!.ports?.map((port) => port.name)).toEqual(['http']);
+  });
+
+  it('let every runner pod reach DNS, the API server, the hub store and the endpoints only', async () => {
+    const objects = await renderChart(release, releaseNamespace.name, [
+      ...networkPolicyOptions(),
+      '--set',
+      'networkPolicy.endpoints.to[0].ipBlock.cidr=203.0.113.0/24',
+      '--set',
+      'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.name=monitoring',
+    ]);
+    const runner = policiesOf(objects).find((policy) => policy.metadata?.namespace === merchantNamespace.name)!;
+    // Every runner workload the operator builds is selected, the operator's own pods are not.
+    for (const pod of runnerPods())
+      expect(matches(runner.spec.podSelector.matchLabels, pod.labels), pod.kind).toBe(true);
+    const operatorPod = findObject<k8s.V1Deployment>(objects, 'Deployment').spec!.template.metadata!.labels!;
+    expect(matches(runner.spec.podSelector.matchLabels, operatorPod)).toBe(false);
+
+    const egress = runner.spec.egress as Rule[];
+    expect(egress.map(portsOf)).toEqual([[53, 53], [443, 6443], [5432], [443]]);
+    expect(egress.slice(1).map((rule) => rule.to)).toEqual([
+      [{ ipBlock: { cidr: '10.0.0.10/32' } }],
+      [{ ipBlock: { cidr: '10.20.0.5/32' } }],
+      [{ ipBlock: { cidr: '203.0.113.0/24' } }],
+    ]);
+    expect(runner.spec.ingress).toEqual([
+      {
+        ports: [{ protocol: 'TCP', port: 'health' }],
+        from: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }],
+      },
+    ]);
+  });
+
+  it('leave the endpoints open to every address on their ports when none are listed, and to every port when none are', async () => {
+    const egressOf = async (options: string[]) => {
+      const objects = await renderChart(release, releaseNamespace.name, [...networkPolicyOptions(), ...options]);
+      const runner = policiesOf(objects).find((policy) => policy.metadata?.namespace === merchantNamespace.name)!;
+      return (runner.spec.egress as Rule[]).at(-1);
+    };
+    expect(await egressOf([])).toEqual({ ports: [{ protocol: 'TCP', port: 443 }] });
+    expect(await egressOf(['--set', 'networkPolicy.endpoints.ports=null'])).toEqual({});
+  });
+
+  it('are admitted by the API server', async () => {
+    const manifests = await helm([
+      'template',
+      release,
+      chartDir,
+      '--namespace',
+      releaseNamespace.name,
+      '--show-only',
+      'templates/networkpolicy.yaml',
+      ...networkPolicyOptions(),
+      '--set',
+      'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.name=monitoring',
+    ]);
+    const applied = await kubectlResult(['apply', '--server-side', '--field-manager=chart-test', '-f', '-'], manifests);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout.trim().split('\n').sort()).toEqual([
+      `networkpolicy.networking.k8s.io/${release}-switchyard-operator serverside-applied`,
+      `networkpolicy.networking.k8s.io/${release}-switchyard-runner serverside-applied`,
+    ]);
+    const stored = await kubectl([
+      'get',
+      'networkpolicy',
+      `${release}-switchyard-runner`,
+      '-n',
+      merchantNamespace.name,
+      '-o',
+      'jsonpath={.spec.egress[*].ports[*].port}',
+    ]);
+    expect(stored).toBe('53 53 443 6443 5432 443');
+  });
+});
+
 describe('values.schema.json', () => {
   it('fails helm install on a wrong value with a message naming it, and installs nothing', async () => {
     const result = await helmResult([
@@ -260,6 +578,13 @@ describe('values.schema.json', () => {
     [['--set', 'runner.resources.requests.cpu=1e3'], "at '/runner/resources/requests/cpu'"],
     [['--set', 'hubStore.createSecretIn={shops}'], "at '/hubStore/url'"],
     [['--set', 'operator.leaderElection=false'], 'replicaCount above 1 needs operator.leaderElection'],
+    [['--set', 'image.digest=latest'], "at '/image/digest'"],
+    [['--set', 'runner.image.digest=sha256:abc'], "at '/runner/image/digest'"],
+    [['--set', 'crds.install=yes'], "at '/crds/install'"],
+    [['--set', 'networkPolicy.enabled=true'], "at '/networkPolicy/apiServer/cidrs'"],
+    [['--set', 'networkPolicy.apiServer.cidrs={10.0.0.1}'], "at '/networkPolicy/apiServer/cidrs/0'"],
+    [['--set', 'networkPolicy.hubStore.to[0].ipblock.cidr=10.0.0.1/32'], "at '/networkPolicy/hubStore/to/0'"],
+    [['--set', 'grafanaDashboard.label=x'], "additional properties 'label' not allowed"],
   ])('rejects %j: %s', async (options, message) => {
     const result = await helmResult(['template', release, chartDir, ...options]);
     expect(result.code).not.toBe(0);
@@ -270,12 +595,15 @@ describe('values.schema.json', () => {
 describe('helm install and upgrade', () => {
   it('install the chart into the cluster, and upgrade it with changed values', async () => {
     const namespace = releaseNamespace.name;
+    // The cluster's CRDs belong to the test setup, as they would to another release: crd-upgrade.test.ts installs them.
     const installed = await helm([
       'install',
       release,
       chartDir,
       '--namespace',
       namespace,
+      '--set',
+      'crds.install=false',
       '--wait',
       '--timeout',
       '90s',
@@ -283,6 +611,10 @@ describe('helm install and upgrade', () => {
     expect(installed).toMatch(/STATUS: deployed/);
     expect(installed).toContain('kubectl create secret generic switchyard-hub-store -n NS');
     expect(installed).toContain('kubectl get merchants,carts -n NS');
+    // The notes name no file of a repository checkout: they must read the same for a chart from a repository.
+    const { home } = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { home: string };
+    expect(installed).toContain(`${home}/blob/main/docs/monitoring.md`);
+    expect(installed).not.toMatch(/ (config|docs|crds)\/\S+/);
     const names = (
       await kubectl([
         'get',
