@@ -1,10 +1,11 @@
-// The chart's Grafana dashboard (files/dashboard.json) queries only metrics the operator exports: each name its
-// PromQL mentions is one the operator's registry (operator/runtime/metrics.ts) serves, Node.js's default metrics
-// under their standard names included.
+// The chart's Grafana dashboard (files/dashboard.json) queries only metrics Switchyard exports: each name its PromQL
+// mentions is one the operator's registry (operator/runtime/metrics.ts) serves, Node.js's default metrics under their
+// standard names included, or one a watcher's /metrics serves (operator/runner/services/watcher-metrics.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { WatcherMetrics } from '../../../operator/runner/services/watcher-metrics.ts';
 import { createMetrics } from '../../../operator/runtime/metrics.ts';
 import { chartDir } from '../../support/chart-docs.ts';
 
@@ -53,20 +54,38 @@ async function seriesNames(registry: Registry): Promise<string[]> {
   );
 }
 
+/** The series names of a watcher's exposition, a service tracked so that every family has samples. */
+function watcherSeriesNames(): string[] {
+  const metrics = new WatcherMetrics();
+  const service = { kind: 'Merchant', name: 'acme', service: 'orderDelivery' };
+  metrics.track(service);
+  metrics.setPending(service, 0);
+  return metrics
+    .render()
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0]);
+}
+
 describe("the chart's Grafana dashboard", () => {
   const expressions = queryPanels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
   const variableQueries = dashboard.templating.list
     .filter((variable) => variable.type === 'query')
     .map((variable) => (typeof variable.query === 'string' ? variable.query : variable.query.query));
 
-  it('queries only metrics the operator exports, Node.js process metrics included', async () => {
-    const exported = new Set(await seriesNames(createMetrics().registry));
+  it('queries only metrics the operator and the watchers export, Node.js process metrics included', async () => {
+    const exported = new Set([...(await seriesNames(createMetrics().registry)), ...watcherSeriesNames()]);
     const named = [
       ...expressions.flatMap(metricNamesOf),
       ...variableQueries.map((query) => /^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(query)?.[1] ?? query),
     ];
     expect(named).toEqual(
-      expect.arrayContaining(['switchyard_service_pending_records', 'switchyard_leader', 'process_cpu_seconds_total']),
+      expect.arrayContaining([
+        'switchyard_service_pending_records',
+        'switchyard_leader',
+        'process_cpu_seconds_total',
+        'switchyard_watcher_write_duration_seconds_bucket',
+      ]),
     );
     expect([...new Set(named)].filter((name) => !exported.has(name))).toEqual([]);
   });
