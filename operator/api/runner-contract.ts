@@ -37,12 +37,16 @@ export const runnerEnv = {
   service: 'SWITCHYARD_SERVICE',
   /** Records per batch (a positive integer). */
   batchSize: 'SWITCHYARD_BATCH_SIZE',
-  /** The connector type of the external system this service talks to (`http`). */
+  /** The connector type of the external system this service talks to (`http` or `shopify`). */
   endpointType: 'SWITCHYARD_ENDPOINT_TYPE',
   /** The base URL of that system (the merchant's warehouse, or the cart's platform). */
   endpointUrl: 'SWITCHYARD_ENDPOINT_URL',
   /** The credential for that system, from the referenced Secret's key (optional: absent when no Secret is set). */
   endpointToken: 'SWITCHYARD_ENDPOINT_TOKEN',
+  /** shopify: the Admin API version to call (the Cart's, or the default the operator fills in). */
+  endpointApiVersion: 'SWITCHYARD_ENDPOINT_API_VERSION',
+  /** shopify (optional): the location whose inventory Inventory Upload sets. */
+  endpointLocation: 'SWITCHYARD_ENDPOINT_LOCATION',
   /** watch: what the watcher serves, as JSON: a list of WatchTarget. */
   watchTargets: 'SWITCHYARD_WATCH_TARGETS',
   /**
@@ -67,13 +71,22 @@ export const runnerEnv = {
   requestTimeoutSeconds: 'SWITCHYARD_REQUEST_TIMEOUT_SECONDS',
 } as const;
 
+/**
+ * The Shopify Admin API version a Cart uses unless it names one: the latest stable release when this version of
+ * Switchyard was tested against Shopify's documentation (each release is supported for at least 12 months).
+ */
+export const defaultShopifyApiVersion = '2025-10';
+
+/** An external system as a runner is told it: the connector type, where it is, and, for Shopify, what to call. */
+export type RunnerEndpoint =
+  | { readonly type: 'http'; readonly url: string }
+  | { readonly type: 'shopify'; readonly url: string; readonly apiVersion: string; readonly locationId?: string };
+
 /** One Merchant or Cart whose Automatic services a watcher serves. */
 export interface WatchTarget {
   readonly kind: OwnerKind;
   readonly name: string;
-  readonly endpoint: {
-    readonly type: 'http';
-    readonly url: string;
+  readonly endpoint: RunnerEndpoint & {
     /** The variable holding the credential (from the owner's own Secret), when the owner names one. */
     readonly tokenVariable?: string;
   };

@@ -13,9 +13,11 @@ import {
   hubSchemaVersion,
   runnerArgs,
   runnerCommand,
+  defaultShopifyApiVersion,
   runnerEnv,
   tokenVariableOf,
   watcherProbes,
+  type RunnerEndpoint,
   type WatchedService,
   type WatchTarget,
 } from '../api/runner-contract.ts';
@@ -98,6 +100,35 @@ function endpointOf(owner: Owner) {
   return owner.kind === 'Merchant' ? owner.spec.warehouse : owner.spec.platform;
 }
 
+/**
+ * Where the runner finds the owner's system: a warehouse or an http cart at its url; a Shopify shop at https://<shop>
+ * (or the url given instead), with the API version resolved, so that the runner needs no default of its own.
+ */
+export function runnerEndpointOf(owner: Owner): RunnerEndpoint {
+  if (owner.kind === 'Merchant') return { type: 'http', url: owner.spec.warehouse.url };
+  const { platform } = owner.spec;
+  if (platform.type === 'http') return { type: 'http', url: platform.url ?? '' };
+  return {
+    type: 'shopify',
+    url: platform.url ?? `https://${platform.shop ?? ''}`,
+    apiVersion: platform.apiVersion ?? defaultShopifyApiVersion,
+    ...(platform.locationId !== undefined && { locationId: platform.locationId }),
+  };
+}
+
+/** The variables that tell a run or cleanup its endpoint (the watcher gets the same in its targets). */
+function endpointEnvironment(endpoint: RunnerEndpoint): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    { name: runnerEnv.endpointType, value: endpoint.type },
+    { name: runnerEnv.endpointUrl, value: endpoint.url },
+  ];
+  if (endpoint.type === 'shopify') {
+    env.push({ name: runnerEnv.endpointApiVersion, value: endpoint.apiVersion });
+    if (endpoint.locationId !== undefined) env.push({ name: runnerEnv.endpointLocation, value: endpoint.locationId });
+  }
+  return env;
+}
+
 const namespaceFromPod: V1EnvVar = {
   name: runnerEnv.namespace,
   valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
@@ -132,8 +163,7 @@ function singleServiceEnvironment(context: OwnerContext, service: ServiceName, b
     { name: runnerEnv.merchant, value: context.merchantName },
     { name: runnerEnv.service, value: service },
     { name: runnerEnv.batchSize, value: String(batchSize) },
-    { name: runnerEnv.endpointType, value: endpoint.type },
-    { name: runnerEnv.endpointUrl, value: endpoint.url },
+    ...endpointEnvironment(runnerEndpointOf(owner)),
   ];
   if (endpoint.credentialsSecretRef) {
     const { name, key } = endpoint.credentialsSecretRef;
@@ -266,13 +296,16 @@ export function watchTargetOf(source: WatchSource): WatchTarget {
     kind: owner.kind,
     name: owner.metadata.name,
     endpoint: {
-      type: endpoint.type,
-      url: endpoint.url,
+      ...runnerEndpointOf(owner),
       ...(endpoint.credentialsSecretRef && { tokenVariable: tokenVariableOf(owner.kind, owner.metadata.name) }),
     },
     services: [
       ...source.plans.map((plan): WatchedService => ({ name: plan.service, batchSize: plan.batchSize })),
-      ...(source.counted ?? []).map((service): WatchedService => ({ name: service, batchSize: defaultBatchSize, countOnly: true })),
+      ...(source.counted ?? []).map((service): WatchedService => ({
+        name: service,
+        batchSize: defaultBatchSize,
+        countOnly: true,
+      })),
     ],
   };
 }

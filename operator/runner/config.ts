@@ -3,11 +3,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
+  defaultShopifyApiVersion,
   runnerEnv,
   runnerModes,
+  type RunnerEndpoint,
   type RunnerMode,
   type SingleServiceMode,
-  type WatchTarget,
   watcherProbes,
 } from '../api/runner-contract.ts';
 import {
@@ -27,11 +28,8 @@ export interface OwnerRef {
   readonly name: string;
 }
 
-export interface Endpoint {
-  readonly type: 'http';
-  readonly url: string;
-  readonly token?: string;
-}
+/** An external system with the credential the runner presents to it. */
+export type Endpoint = RunnerEndpoint & { readonly token?: string };
 
 interface CommonConfig {
   readonly databaseUrl: string;
@@ -167,6 +165,10 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 // A line break would let the credential inject headers; the HTTP client would refuse it later, less helpfully.
 const token = optional(z.string().regex(/^[^\r\n]*$/, { error: 'must not contain line breaks' }));
+const endpointType = z.enum(['http', 'shopify'], { error: 'must be http or shopify' });
+const shopifyApiVersion = z
+  .string()
+  .regex(/^\d{4}-(01|04|07|10)$/, { error: 'must be a Shopify API release such as 2025-10' });
 const httpUrl = urlWithScheme(['http:', 'https:']);
 
 /** A variable holding JSON that must match `schema`. */
@@ -208,9 +210,11 @@ const serviceRunSchema = commonSchema.extend(timingsSchema.shape).extend({
   [runnerEnv.merchant]: objectName,
   [runnerEnv.service]: z.enum(serviceNames, { error: `must be one of ${serviceNames.join(', ')}` }),
   [runnerEnv.batchSize]: integerIn(1, 10_000),
-  [runnerEnv.endpointType]: optional(z.enum(['http'], { error: 'must be http' })),
+  [runnerEnv.endpointType]: optional(endpointType),
   [runnerEnv.endpointUrl]: httpUrl,
   [runnerEnv.endpointToken]: token,
+  [runnerEnv.endpointApiVersion]: optional(shopifyApiVersion),
+  [runnerEnv.endpointLocation]: optional(z.string().min(1).max(128)),
   [runnerEnv.merchantCarts]: merchantCarts,
 });
 
@@ -220,8 +224,10 @@ const watchTargetSchema = z.strictObject({
   kind: z.enum(['Merchant', 'Cart'], { error: 'must be Merchant or Cart' }),
   name: objectName,
   endpoint: z.strictObject({
-    type: z.enum(['http'], { error: 'must be http' }),
+    type: endpointType,
     url: z.string().refine((value) => httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' }),
+    apiVersion: shopifyApiVersion.optional(),
+    locationId: z.string().min(1).max(128).optional(),
     tokenVariable: z
       .string()
       .regex(/^SWITCHYARD_ENDPOINT_TOKEN_\w+$/, { error: `must name a ${runnerEnv.endpointToken}_… variable` })
@@ -271,6 +277,25 @@ function timings(vars: z.infer<typeof timingsSchema>): Parsed<DeliveryTimings> {
   return { ok: true, value: { leaseMs: leaseSeconds * 1000, requestTimeoutMs: requestTimeoutSeconds * 1000 } };
 }
 
+/**
+ * The endpoint as the runner uses it. A Shopify endpoint without its API version falls back to the default of this
+ * release: the operator always sets it, so that only a hand-made environment lacks it.
+ */
+function endpointOf(fields: {
+  type: 'http' | 'shopify';
+  url: string;
+  apiVersion?: string | undefined;
+  locationId?: string | undefined;
+}): RunnerEndpoint {
+  if (fields.type === 'http') return { type: 'http', url: fields.url };
+  return {
+    type: 'shopify',
+    url: fields.url,
+    apiVersion: fields.apiVersion ?? defaultShopifyApiVersion,
+    ...(fields.locationId !== undefined && { locationId: fields.locationId }),
+  };
+}
+
 function parseServiceRun(mode: SingleServiceMode, service: ServiceName, env: Env): Parsed<ServiceRunConfig> {
   const result = serviceRunSchema.safeParse(env);
   if (!result.success) return { ok: false, errors: issuesOf(result.error) };
@@ -301,7 +326,15 @@ function parseServiceRun(mode: SingleServiceMode, service: ServiceName, env: Env
       owner: { kind: ownerKind, namespace: vars[runnerEnv.namespace], name: vars[runnerEnv.ownerName] },
       merchant: vars[runnerEnv.merchant],
       batchSize: vars[runnerEnv.batchSize],
-      endpoint: { type: 'http', url: vars[runnerEnv.endpointUrl], ...(endpointToken ? { token: endpointToken } : {}) },
+      endpoint: {
+        ...endpointOf({
+          type: vars[runnerEnv.endpointType] ?? 'http',
+          url: vars[runnerEnv.endpointUrl],
+          apiVersion: vars[runnerEnv.endpointApiVersion],
+          locationId: vars[runnerEnv.endpointLocation],
+        }),
+        ...(endpointToken ? { token: endpointToken } : {}),
+      },
       databaseUrl: vars[runnerEnv.databaseUrl],
       logLevel: vars[runnerEnv.logLevel] ?? 'info',
       ...timed.value,
@@ -314,7 +347,7 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
   const result = watchSchema.safeParse(env);
   if (!result.success) return { ok: false, errors: issuesOf(result.error) };
   const vars = result.data;
-  const targets: WatchTarget[] = vars[runnerEnv.watchTargets];
+  const targets = vars[runnerEnv.watchTargets];
   const merchant = vars[runnerEnv.merchant];
   const namespace = vars[runnerEnv.namespace];
   const carts = vars[runnerEnv.merchantCarts];
@@ -342,7 +375,7 @@ function parseWatch(env: Env): Parsed<WatchConfig> {
     }
     return {
       owner: { kind: target.kind, namespace, name: target.name },
-      endpoint: { type: target.endpoint.type, url: target.endpoint.url, ...(tokenValue ? { token: tokenValue } : {}) },
+      endpoint: { ...endpointOf(target.endpoint), ...(tokenValue ? { token: tokenValue } : {}) },
       services: target.services.map(({ name, batchSize, countOnly }) => ({
         service: name,
         batchSize,

@@ -9,6 +9,7 @@ import {
   intervalMinutes,
   intervalSchedules,
 } from './schedule-syntax.ts';
+import { defaultShopifyApiVersion } from '../runner-contract.ts';
 import { serviceCatalogue, servicesOf, type OwnerKind, type ServiceDefinition } from './services.ts';
 
 export const group = 'switchyard.dev';
@@ -26,6 +27,8 @@ const celString = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g
  * Rules on a string field. The message echoes the rejected value (`messageExpression`): the API server otherwise
  * prints the field's type, `Invalid value: "string"`, and not what was written. `message` stays as the fallback.
  */
+/** Rules on an object: the message alone (there is no one value to echo). */
+const celOnObject = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
 const cel = (...rules: CelRule[]) => ({
   'x-kubernetes-validations': rules.map((rule) => ({
     ...rule,
@@ -49,18 +52,79 @@ const secretKeyRef = z
     'Secret holding the credential the runner presents to this system. The runner reads it; the operator never does.',
   );
 
+const httpUrl = (description: string) =>
+  z
+    .string()
+    .max(2048)
+    .meta(cel({ rule: "self.matches('^https?://[^\\\\s]+$')", message: 'must be an http:// or https:// URL' }))
+    .describe(description);
+
 const endpoint = (what: string) =>
   z
     .strictObject({
       type: z.enum(['http']).default('http').describe('Connector type. `http` speaks the runner HTTP contract.'),
-      url: z
-        .string()
-        .max(2048)
-        .meta(cel({ rule: "self.matches('^https?://[^\\\\s]+$')", message: 'must be an http:// or https:// URL' }))
-        .describe(`Base URL of the ${what}.`),
+      url: httpUrl(`Base URL of the ${what}.`),
       credentialsSecretRef: secretKeyRef.optional(),
     })
     .describe(`How the runner reaches the ${what}.`);
+
+const platform = z
+  .strictObject({
+    type: z
+      .enum(['http', 'shopify'])
+      .default('http')
+      .describe(
+        "Connector type. `http` speaks the runner HTTP contract (url required); `shopify` speaks Shopify's GraphQL Admin API (shop required).",
+      ),
+    url: httpUrl(
+      'http: base URL of the cart platform. shopify: optional base URL to use instead of https://<shop> (a proxy).',
+    ).optional(),
+    shop: z
+      .string()
+      .max(255)
+      .meta(
+        cel({
+          rule: "self.matches('^[a-z0-9][a-z0-9-]*\\\\.myshopify\\\\.com$')",
+          message: "must be the shop's myshopify.com domain, such as acme.myshopify.com",
+        }),
+      )
+      .optional()
+      .describe("shopify: the shop's domain, <shop>.myshopify.com."),
+    apiVersion: z
+      .string()
+      .max(16)
+      .meta(
+        cel({
+          rule: "self.matches('^[0-9]{4}-(01|04|07|10)$')",
+          message: 'must be a Shopify API release such as 2025-10 (YYYY-01, -04, -07 or -10)',
+        }),
+      )
+      .optional()
+      .describe(`shopify: the Admin API version to call; default ${defaultShopifyApiVersion}.`),
+    locationId: z
+      .string()
+      .max(128)
+      .optional()
+      .describe(
+        'shopify: the location whose available quantities Inventory Upload sets (a Location GID or its number); needed when the shop has more than one active location.',
+      ),
+    credentialsSecretRef: secretKeyRef
+      .optional()
+      .describe(
+        'Secret holding the credential the runner presents. http: sent as a Bearer token. shopify: the Admin API access token, sent as X-Shopify-Access-Token. The runner reads it; the operator never does.',
+      ),
+  })
+  .meta(
+    celOnObject(
+      { rule: "self.type != 'http' || has(self.url)", message: 'url is required when type is http' },
+      { rule: "self.type != 'shopify' || has(self.shop)", message: 'shop is required when type is shopify' },
+      {
+        rule: "self.type == 'shopify' || (!has(self.shop) && !has(self.apiVersion) && !has(self.locationId))",
+        message: 'shop, apiVersion and locationId are only for type shopify',
+      },
+    ),
+  )
+  .describe('How the runner reaches the shopping cart platform.');
 
 function scheduleRules(service: ServiceDefinition): CelRule[] {
   const rules: CelRule[] = [
@@ -157,7 +221,7 @@ export const cartSpecSchema = z
       .strictObject({ name: dnsLabel.describe('Name of the Merchant.') })
       .describe('The Merchant (in the same namespace) that this cart sells for.'),
     suspend,
-    platform: endpoint('shopping cart platform'),
+    platform,
     services: servicesSpec('Cart'),
   })
   .describe('A shopping cart connected to a merchant, and the cart-level services.');

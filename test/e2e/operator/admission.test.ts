@@ -93,6 +93,38 @@ describe('admission (the CRD schema and its CEL rules, whose messages echo the v
       'spec.warehouse.url: Invalid value: "string": "ftp://wms.example.com": must be an http:// or https:// URL',
     ],
     [
+      'a Shopify Cart without its shop',
+      cart('    orderDownload: { schedule: 15m }').replace(
+        'platform: { url: "https://cart.example.com" }',
+        'platform: { type: shopify }',
+      ),
+      'spec.platform: Invalid value: "object": shop is required when type is shopify',
+    ],
+    [
+      'a shop that is not a myshopify.com domain',
+      cart('    orderDownload: { schedule: 15m }').replace(
+        'platform: { url: "https://cart.example.com" }',
+        'platform: { type: shopify, shop: acme.com }',
+      ),
+      'spec.platform.shop: Invalid value: "string": "acme.com": must be the shop\'s myshopify.com domain',
+    ],
+    [
+      'a Shopify API version that is no release',
+      cart('    orderDownload: { schedule: 15m }').replace(
+        'platform: { url: "https://cart.example.com" }',
+        'platform: { type: shopify, shop: acme.myshopify.com, apiVersion: "2025-11" }',
+      ),
+      'spec.platform.apiVersion: Invalid value: "string": "2025-11": must be a Shopify API release',
+    ],
+    [
+      'a shop on an http cart',
+      cart('    orderDownload: { schedule: 15m }').replace(
+        'platform: { url: "https://cart.example.com" }',
+        'platform: { url: "https://cart.example.com", shop: acme.myshopify.com }',
+      ),
+      'spec.platform: Invalid value: "object": shop, apiVersion and locationId are only for type shopify',
+    ],
+    [
       'a Cart without a merchant',
       cart('    orderDownload: { schedule: 15m }').replace('  merchantRef: { name: m }\n', ''),
       'spec.merchantRef: Required value',
@@ -104,6 +136,18 @@ describe('admission (the CRD schema and its CEL rules, whose messages echo the v
     ],
   ])('rejects %s', async (_rule, yaml, message) => {
     expect(await rejection(yaml)).toContain(message);
+  });
+
+  it('accepts a Shopify Cart by its shop alone', async () => {
+    await applyYaml(
+      namespace.name,
+      cart('    orderDownload: { schedule: 15m }')
+        .replace('name: c }', 'name: shop }')
+        .replace(
+          'platform: { url: "https://cart.example.com" }',
+          'platform: { type: shopify, shop: acme.myshopify.com }',
+        ),
+    );
   });
 
   it('accepts an empty services block and fills in every default', async () => {

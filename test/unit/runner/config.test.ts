@@ -144,7 +144,7 @@ describe('the environment of one service', () => {
       'ftp://wms.example',
       'SWITCHYARD_ENDPOINT_URL must be a URL starting with http:// or https://',
     ],
-    [runnerEnv.endpointType, 'ftp', 'SWITCHYARD_ENDPOINT_TYPE must be http'],
+    [runnerEnv.endpointType, 'ftp', 'SWITCHYARD_ENDPOINT_TYPE must be http or shopify'],
     [runnerEnv.endpointToken, 'abc\r\nX-Evil: 1', 'SWITCHYARD_ENDPOINT_TOKEN must not contain line breaks'],
     [
       runnerEnv.databaseUrl,

@@ -4,6 +4,7 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
+  defaultShopifyApiVersion,
   hubSchemaVersion,
   runnerCommand,
   runnerEnv,
@@ -39,6 +40,7 @@ const secrets: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   [settings.databaseSecret.name]: { [settings.databaseSecret.key]: databaseUrl },
   'acme-wms': { token: 'secret:acme-wms/token' },
   'etsy-api': { apiKey: 'secret:etsy-api/apiKey' },
+  'shop-admin': { token: 'secret:shop-admin/token' },
 };
 
 const merchant = merchantFixture();
@@ -329,6 +331,46 @@ describe("the merchant's watcher", () => {
     delete env[runnerEnv.healthPort];
     const parsed = parseRunnerConfig({ mode: 'watch' }, env);
     expect(parsed.ok && parsed.value.mode === 'watch' && parsed.value.healthPort).toBe(watcherProbes.port);
+  });
+});
+
+describe('a Shopify Cart', () => {
+  const shop: Cart = cartFixture({
+    name: 'acme-shop',
+    uid: 'uid-shop',
+    spec: {
+      platform: {
+        type: 'shopify',
+        shop: 'acme.myshopify.com',
+        locationId: 'gid://shopify/Location/7',
+        credentialsSecretRef: { name: 'shop-admin', key: 'token' },
+      },
+    },
+  });
+  const plans = [interval('orderDownload', 40, '9 * * * *'), automatic('shipmentUpload', 10)];
+  const endpoint = {
+    type: 'shopify',
+    url: 'https://acme.myshopify.com',
+    apiVersion: defaultShopifyApiVersion,
+    locationId: 'gid://shopify/Location/7',
+    token: 'secret:shop-admin/token',
+  };
+
+  it("reaches its runs at https://<shop>, with the default API version, its location and its Secret's token", () => {
+    const [cronJob] = buildChildren(contextOf(shop), plans);
+    const config = runnerConfigOf(podOf(cronJob!), namespace);
+    expect(config.mode === 'run' && config.endpoint).toEqual(endpoint);
+  });
+
+  it("reaches the merchant's watcher the same way", () => {
+    const watcher = buildChildren({ ...contextOf(merchant), merchantCarts: ['acme-shop'] }, merchantPlans, [
+      watchSourceOf(merchant, merchantPlans),
+      watchSourceOf(shop, plans),
+    ]).find((child) => child.kind === 'Deployment')!;
+    const config = runnerConfigOf(podOf(watcher), namespace);
+    const target =
+      config.mode === 'watch' ? config.owners.find((owner) => owner.owner.name === 'acme-shop') : undefined;
+    expect(target?.endpoint).toEqual(endpoint);
   });
 });
 
