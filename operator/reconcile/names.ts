@@ -82,7 +82,12 @@ export function cleanupJobName(ownerName: string, service: ServiceName, schedule
  * A run-now or retry-now Job's name is fixed by the request's value, so a request is answered once however often the
  * object is reconciled, also across operator restarts.
  */
-export function requestJobName(ownerName: string, service: ServiceName, request: 'run' | 'retry', value: string): string {
+export function requestJobName(
+  ownerName: string,
+  service: ServiceName,
+  request: 'run' | 'retry',
+  value: string,
+): string {
   return `${boundedName(ownerName, `${kebabCase(service)}-${request}`)}-${shortHash(value, 8)}`;
 }
 

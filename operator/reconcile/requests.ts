@@ -29,8 +29,7 @@ export function pendingRequest(
 }
 
 export type RequestedServices =
-  | { readonly ok: true; readonly services: readonly ServiceName[] }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly services: readonly ServiceName[] } | { readonly ok: false; readonly message: string };
 
 /** The services `switchyard.dev/run-services` names (comma-separated), or every service of the kind when it is unset. */
 export function requestedServices(kind: OwnerKind, text: string | undefined): RequestedServices {

@@ -136,8 +136,7 @@ export function statusChanges(before: OwnerStatus, after: OwnerStatus): string[]
  */
 export type StatusWriteCause = 'schedule' | 'change';
 
-const scheduleTimeField =
-  /^services\[\w+\]\.(lastRunTime|nextRunTime|cleanup\.lastTime|cleanup\.nextTimes)$/;
+const scheduleTimeField = /^services\[\w+\]\.(lastRunTime|nextRunTime|cleanup\.lastTime|cleanup\.nextTimes)$/;
 
 export function statusWriteCause(changes: readonly string[]): StatusWriteCause {
   return changes.length > 0 && changes.every((path) => scheduleTimeField.test(path)) ? 'schedule' : 'change';
