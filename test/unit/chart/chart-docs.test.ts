@@ -10,7 +10,7 @@ import {
   renderChartDocs,
   renderValuesTable,
   type JsonSchema,
-} from '../../support/chart-docs.ts';
+} from '../../../scripts/chart-docs.ts';
 
 describe("the chart's README.md and values.schema.json", () => {
   it('are current, and every value has a `# --` comment (run `npm run chart-docs` if not)', async () => {

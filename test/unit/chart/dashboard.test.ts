@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { WatcherMetrics } from '../../../operator/runner/services/watcher-metrics.ts';
 import { createMetrics } from '../../../operator/runtime/metrics.ts';
-import { chartDir } from '../../support/chart-docs.ts';
+import { chartDir } from '../../../scripts/chart-docs.ts';
 
 interface Panel {
   id: number;

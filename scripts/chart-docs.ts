@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import * as prettier from 'prettier';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 
-export const chartDir = join(import.meta.dirname, '../../charts/switchyard');
+export const chartDir = join(import.meta.dirname, '../charts/switchyard');
 
 export interface JsonSchema {
   description?: string;
