@@ -60,4 +60,6 @@ LABEL org.opencontainers.image.title="switchyard" \
       org.opencontainers.image.version="$VERSION" \
       org.opencontainers.image.revision="$REVISION" \
       org.opencontainers.image.source="$SOURCE"
+# switchyard_build_info's revision label.
+ENV SWITCHYARD_REVISION="$REVISION"
 ENTRYPOINT ["switchyard-operator"]

@@ -213,6 +213,8 @@ describe('the Dockerfile', () => {
       'org.opencontainers.image.revision': buildArgs.REVISION,
       'org.opencontainers.image.source': buildArgs.SOURCE,
     });
+    // The operator's switchyard_build_info reads the revision from its environment.
+    expect(image.config.env.SWITCHYARD_REVISION).toBe(buildArgs.REVISION);
   });
 
   it('without build arguments, labels the version of package.json and states no revision or source', () => {
