@@ -84,6 +84,11 @@ const settings = {
     help: 'key of the URL in that Secret',
     schema: z.string().min(1).default('url'),
   },
+  migrationSecretKey: {
+    env: 'SWITCHYARD_MIGRATION_SECRET_KEY',
+    help: "key, in the same Secret, of the URL the migrate Job uses (a role that owns the schema); default: the runners' key",
+    schema: z.string().min(1).optional(),
+  },
   concurrency: {
     env: 'SWITCHYARD_CONCURRENCY',
     help: 'objects reconciled at once',

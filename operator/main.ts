@@ -42,6 +42,7 @@ const controller = new Controller({
     imagePullPolicy: config.runnerImagePullPolicy,
     imagePullSecrets: config.runnerImagePullSecrets,
     databaseSecret: { name: config.databaseSecretName, key: config.databaseSecretKey },
+    migrationSecretKey: config.migrationSecretKey ?? config.databaseSecretKey,
     logLevel: config.runnerLogLevel,
     resources: {
       requests: { cpu: config.runnerCpuRequest, memory: config.runnerMemoryRequest },

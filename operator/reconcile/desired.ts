@@ -49,6 +49,11 @@ export interface RunnerSettings {
   imagePullSecrets: readonly string[];
   /** The Secret holding the hub store's PostgreSQL URL. */
   databaseSecret: { name: string; key: string };
+  /**
+   * The key, in that Secret, of the URL the migrate Job uses: a role that owns the schema, where the runners' role may
+   * only read and write rows (docs/hub-store.md). The runners' key when the two share a role.
+   */
+  migrationSecretKey: string;
   logLevel: string;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
 }
@@ -134,10 +139,16 @@ const namespaceFromPod: V1EnvVar = {
   valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
 };
 
-/** The variables every runner gets, whatever its mode: the hub store, the log level, and its memory limit. */
-function commonEnvironment(settings: RunnerSettings): V1EnvVar[] {
+/**
+ * The variables every runner gets, whatever its mode: the hub store (as the role of `databaseKey`), the log level,
+ * and its memory limit.
+ */
+function commonEnvironment(settings: RunnerSettings, databaseKey = settings.databaseSecret.key): V1EnvVar[] {
   return [
-    { name: runnerEnv.databaseUrl, valueFrom: { secretKeyRef: settings.databaseSecret } },
+    {
+      name: runnerEnv.databaseUrl,
+      valueFrom: { secretKeyRef: { name: settings.databaseSecret.name, key: databaseKey } },
+    },
     { name: runnerEnv.logLevel, value: settings.logLevel },
     // The image's entry point sizes V8's heap from it.
     {
@@ -503,7 +514,11 @@ export function buildRequestJob(
  */
 export function buildMigrateJob(namespace: string, settings: RunnerSettings): V1Job & { kind: 'Job' } {
   const labels = childLabels(undefined, undefined, undefined, 'migrate');
-  const container = runnerContainer(settings, runnerArgs('migrate'), commonEnvironment(settings));
+  const container = runnerContainer(
+    settings,
+    runnerArgs('migrate'),
+    commonEnvironment(settings, settings.migrationSecretKey),
+  );
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

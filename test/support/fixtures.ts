@@ -80,6 +80,7 @@ export const runnerSettingsFixture: RunnerSettings = {
   imagePullPolicy: 'IfNotPresent',
   imagePullSecrets: [],
   databaseSecret: { name: 'switchyard-hub-store', key: 'url' },
+  migrationSecretKey: 'url',
   logLevel: 'info',
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
 };

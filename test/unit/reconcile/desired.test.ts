@@ -368,6 +368,22 @@ describe('buildMigrateJob', () => {
       'CONTAINER_MEMORY_LIMIT_MIB',
     ]);
   });
+
+  it("connects as the role that owns the schema when the Secret has a key for it, the runners' role otherwise", () => {
+    const databaseUrlOf = (job: ReturnType<typeof buildMigrateJob>) =>
+      job.spec!.template.spec!.containers[0]!.env!.find((entry) => entry.name === 'SWITCHYARD_DATABASE_URL');
+    const owner = buildMigrateJob('shops', { ...runnerSettingsFixture, migrationSecretKey: 'ownerUrl' });
+    expect(databaseUrlOf(owner)?.valueFrom?.secretKeyRef).toEqual({ name: 'switchyard-hub-store', key: 'ownerUrl' });
+    expect(databaseUrlOf(buildMigrateJob('shops', runnerSettingsFixture))?.valueFrom?.secretKeyRef?.key).toBe('url');
+    // The runners keep theirs.
+    const cronJob = buildChildren(
+      { ...merchantContext, settings: { ...runnerSettingsFixture, migrationSecretKey: 'ownerUrl' } },
+      plans,
+    ).find((child) => child.kind === 'CronJob');
+    expect(envOf(cronJob).find((entry) => entry.name === 'SWITCHYARD_DATABASE_URL')?.valueFrom?.secretKeyRef?.key).toBe(
+      'url',
+    );
+  });
 });
 
 describe('buildCleanupJob', () => {
