@@ -119,7 +119,7 @@ export const watcherProbes = { port: 8080, readinessPath: '/readyz', livenessPat
  * The hub store's schema version this release needs (the newest migration). The operator names its migrate Jobs by
  * it; runners wait for it. test/unit/runner/hand-off.test.ts checks it against the migrations.
  */
-export const hubSchemaVersion = 2;
+export const hubSchemaVersion = 3;
 
 /**
  * The prefix of the field managers under which runners report to their owner's status, one per service

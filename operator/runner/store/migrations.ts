@@ -240,4 +240,29 @@ export const migrations: readonly Migration[] = [
       WHERE deliveries.revision < excluded.revision;
     `,
   },
+  {
+    version: 3,
+    name: 'shopify: a rate budget per store and app, shared by every runner; inventory items by SKU',
+    sql: /* sql */ `
+      -- Shopify's leaky bucket of calculated query cost, as the runners that call one store with one app last saw it
+      -- (operator/runner/connectors/shopify/rate-budget.ts). Keyed by the shop and a digest of the access token, not
+      -- by namespace: Shopify keeps one bucket per app and store, whoever calls.
+      CREATE TABLE shopify_rate_budgets (
+        budget_key        text PRIMARY KEY,
+        maximum_available double precision NOT NULL,
+        restore_rate      double precision NOT NULL,
+        available         double precision NOT NULL,
+        updated_at        timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+
+      -- The inventory item of each SKU in a shop, so Inventory Upload looks a SKU up once rather than every time.
+      CREATE TABLE shopify_inventory_items (
+        shop              text NOT NULL,
+        sku               text NOT NULL,
+        inventory_item_id text NOT NULL,
+        cached_at         timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (shop, sku)
+      );
+    `,
+  },
 ];
