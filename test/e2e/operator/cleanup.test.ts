@@ -1,19 +1,14 @@
 // Cleanup runs on the real control plane, of an Automatic service whose runner reported failed records. Waiting for a
 // random time of day is no test, so this one runs the controller in-process with its clock set just past the
 // merchant's morning cleanup, as after an operator outage.
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
-import { createClusterWriter, createEventRecorder } from '../../../operator/runtime/cluster-writer.ts';
-import { Controller } from '../../../operator/runtime/controller.ts';
-import { createMetrics } from '../../../operator/runtime/metrics.ts';
-import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
-import { runnerSettingsFixture } from '../../support/fixtures.ts';
-import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
+import type { Controller } from '../../../operator/runtime/controller.ts';
+import type { Metrics } from '../../../operator/runtime/metrics.ts';
+import { eventually, kubectl, useTestNamespace } from '../support/cluster.ts';
+import { justPastMorningCleanup, startControllerAhead } from '../support/controller-ahead.ts';
 import { applyYaml, batch, getOwner, waitForReady } from '../support/switchyard.ts';
 
 const namespace = useTestNamespace('cleanup');
-const kubeConfig = testKubeConfig();
 let controller: Controller | undefined;
 
 afterAll(async () => {
@@ -49,26 +44,9 @@ metadata: { name: tidy }
 status: { services: [{ name: orderDelivery, failedRecords: { count: 3 } }] }`,
     );
     const merchant = await getOwner('Merchant', namespace.name, 'tidy');
-    // Tomorrow's slot: a slot that passed before the Merchant existed is, rightly, not a missed cleanup.
-    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
-    const [morning] = cleanupTimesForDay(scheduleSeed(merchant, 'orderDelivery'), tomorrow, 'UTC');
-    // The operator "comes back" 20 minutes after the morning cleanup was due.
-    const offset = morning.getTime() + 20 * 60_000 - Date.now();
-    const metrics = createMetrics();
-    const log = pino({ level: 'silent' });
-    controller = new Controller({
-      kubeConfig,
-      namespaces: [namespace.name],
-      concurrency: 2,
-      resyncSeconds: 600,
-      settings: runnerSettingsFixture,
-      writer: createClusterWriter(kubeConfig, metrics),
-      events: createEventRecorder(kubeConfig, () => undefined),
-      metrics,
-      log,
-      now: () => new Date(Date.now() + offset),
-    });
-    await controller.start();
+    const { morning, offsetMs } = justPastMorningCleanup(merchant, 'orderDelivery');
+    let metrics: Metrics;
+    ({ controller, metrics } = await startControllerAhead(namespace.name, offsetMs));
 
     const job = await eventually('the cleanup Job', async () => {
       const jobs = await batch.listNamespacedJob({

@@ -2,18 +2,13 @@
 // cluster, the operator's Jobs, their pods' runners as real processes (test/cluster/runner-pods.ts), a real PostgreSQL
 // and loopback cart and warehouse. The controller runs in-process with its clock set just past the merchant's morning
 // cleanup of Order Delivery, so that the cleanup is due as soon as records fail.
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { hubSchemaVersion } from '../../../operator/api/runner-contract.ts';
 import type { Owner } from '../../../operator/api/v1alpha1/types.ts';
-import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
-import { createClusterWriter, createEventRecorder } from '../../../operator/runtime/cluster-writer.ts';
-import { Controller } from '../../../operator/runtime/controller.ts';
-import { createMetrics } from '../../../operator/runtime/metrics.ts';
+import type { Controller } from '../../../operator/runtime/controller.ts';
 import { createLogger } from '../../../operator/runner/log.ts';
 import { createPool, type Pool } from '../../../operator/runner/store/database.ts';
 import { checkSchema } from '../../../operator/runner/store/readiness.ts';
-import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
 import { RunnerPods } from '../../cluster/runner-pods.ts';
 import {
   startFakeCart,
@@ -21,9 +16,9 @@ import {
   type FakeCart,
   type FakeWarehouse,
 } from '../../support/contract-servers.ts';
-import { runnerSettingsFixture } from '../../support/fixtures.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
-import { eventually, kubectl, testKubeConfig, useTestNamespace } from '../support/cluster.ts';
+import { eventually, kubectl, useTestNamespace } from '../support/cluster.ts';
+import { justPastMorningCleanup, startControllerAhead } from '../support/controller-ahead.ts';
 import { applyYaml, batch, getOwner } from '../support/switchyard.ts';
 
 const namespace = useTestNamespace('requests');
@@ -58,25 +53,6 @@ afterAll(async () => {
   await Promise.all([warehouse?.close(), shop?.close()]);
   await postgres?.stop();
 });
-
-/** Starts the controller with its clock `offsetMs` ahead, as an operator that comes back after an outage. */
-async function startController(offsetMs: number): Promise<void> {
-  const kubeConfig = testKubeConfig();
-  const metrics = createMetrics();
-  controller = new Controller({
-    kubeConfig,
-    namespaces: [namespace.name],
-    concurrency: 2,
-    resyncSeconds: 600,
-    settings: runnerSettingsFixture,
-    writer: createClusterWriter(kubeConfig, metrics),
-    events: createEventRecorder(kubeConfig, () => undefined),
-    metrics,
-    log: pino({ level: 'silent' }),
-    now: () => new Date(Date.now() + offsetMs),
-  });
-  await controller.start();
-}
 
 const annotate = (kind: 'merchant' | 'cart', name: string, ...annotations: string[]) =>
   kubectl(['annotate', '--overwrite', '-n', namespace.name, `${kind}/${name}`, ...annotations]);
@@ -114,10 +90,8 @@ spec:
   services: { orderDownload: { schedule: 1h }, shipmentUpload: { schedule: 1h }, inventoryUpload: { schedule: 1h } }`,
     );
     const merchant = await getOwner('Merchant', namespace.name, 'tidy');
-    // Tomorrow's slot: a slot that passed before the Merchant existed is, rightly, not a missed cleanup.
-    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
-    const [morning] = cleanupTimesForDay(scheduleSeed(merchant, 'orderDelivery'), tomorrow, 'UTC');
-    await startController(morning.getTime() + 20 * 60_000 - Date.now());
+    const { morning, offsetMs } = justPastMorningCleanup(merchant, 'orderDelivery');
+    ({ controller } = await startControllerAhead(namespace.name, offsetMs));
     await eventually(
       'the migrate Job to migrate the hub store',
       async () => ((await checkSchema(pool)).current === hubSchemaVersion ? true : undefined),
