@@ -211,6 +211,23 @@ describe("a merchant's one watcher", () => {
         `median ${Math.round(waits.sort((a, b) => a - b)[Math.floor(waits.length / 2)]!)} ms; repeats answered idempotently: ${repeats}`,
     );
 
+    // The deleted Cart left the hub too: the new watcher, told the Merchant's Carts, retired flow-b at its start.
+    const registered = async () =>
+      (
+        await pool.query<{ cart: string }>('SELECT cart FROM carts WHERE namespace = $1 ORDER BY cart', [
+          namespace.name,
+        ])
+      ).rows.map((row) => row.cart);
+    await eventually('flow-b to be retired from the hub', async () =>
+      (await registered()).includes('flow-b') ? undefined : true,
+    );
+    expect(await registered()).toEqual(['flow-a', 'flow-c']);
+    const { rows: toDeleted } = await pool.query(
+      "SELECT 1 FROM deliveries WHERE namespace = $1 AND destination = 'flow-b' AND state <> 'delivered'",
+      [namespace.name],
+    );
+    expect(toDeleted).toEqual([]);
+
     // Tracking reaches the carts whose shipment upload runs, and waits for the suspended one.
     const shipment = (id: string, orderId: string) => ({ id, orderId, carrier: 'UPS', trackingNumber: `1Z-${id}` });
     const orderOf = (cartName: string) => [...committedAt.keys()].find((key) => key.startsWith(`${cartName}/`))!;
