@@ -73,9 +73,10 @@ export const runnerEnv = {
 
 /**
  * The Shopify Admin API version a Cart uses unless it names one: the latest stable release when this version of
- * Switchyard was tested against Shopify's documentation (each release is supported for at least 12 months).
+ * Switchyard was built against Shopify's documentation (https://shopify.dev/docs/api/usage/versioning: a release each
+ * quarter, each supported for at least 12 months; 2027-01 was still a release candidate). A Cart may pin another.
  */
-export const defaultShopifyApiVersion = '2025-10';
+export const defaultShopifyApiVersion = '2026-10';
 
 /** An external system as a runner is told it: the connector type, where it is, and, for Shopify, what to call. */
 export type RunnerEndpoint =

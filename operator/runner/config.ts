@@ -168,7 +168,7 @@ const token = optional(z.string().regex(/^[^\r\n]*$/, { error: 'must not contain
 const endpointType = z.enum(['http', 'shopify'], { error: 'must be http or shopify' });
 const shopifyApiVersion = z
   .string()
-  .regex(/^\d{4}-(01|04|07|10)$/, { error: 'must be a Shopify API release such as 2025-10' });
+  .regex(/^\d{4}-(01|04|07|10)$/, { error: 'must be a Shopify API release such as 2026-10' });
 const httpUrl = urlWithScheme(['http:', 'https:']);
 
 /** A variable holding JSON that must match `schema`. */

@@ -96,7 +96,7 @@ const platform = z
       .meta(
         cel({
           rule: "self.matches('^[0-9]{4}-(01|04|07|10)$')",
-          message: 'must be a Shopify API release such as 2025-10 (YYYY-01, -04, -07 or -10)',
+          message: 'must be a Shopify API release such as 2026-10 (YYYY-01, -04, -07 or -10)',
         }),
       )
       .optional()
