@@ -107,7 +107,7 @@ async function runService(config: ServiceRunConfig, deps: RunnerDependencies): P
   const { log } = deps;
   const applicationName = applicationNameOf(config.service);
   const pool = createPool(config.databaseUrl, applicationName, log);
-  const connectors = createConnectors(config.owner.kind, config.endpoint, config.requestTimeoutMs);
+  const connectors = createConnectors(config.owner.kind, config.endpoint, config.requestTimeoutMs, pool);
   log.info(
     {
       owner: config.owner,
@@ -247,7 +247,7 @@ async function watch(config: WatchConfig, deps: RunnerDependencies): Promise<num
   );
   const owners = config.owners.map((watched) => ({
     watched,
-    connectors: createConnectors(watched.owner.kind, watched.endpoint, config.requestTimeoutMs),
+    connectors: createConnectors(watched.owner.kind, watched.endpoint, config.requestTimeoutMs, pool),
   }));
   log.info(
     {

@@ -2,17 +2,23 @@
 import type { OwnerKind } from '../../api/v1alpha1/services.ts';
 import type { Endpoint } from '../config.ts';
 import type { Connectors } from '../services/bindings.ts';
+import type { Pool } from '../store/database.ts';
 import { createHttpConnector } from './http-connector.ts';
+import { createShopifyConnector } from './shopify/shopify-connector.ts';
 
-/** The connector of an owner's endpoint: a Merchant's warehouse, or a Cart's platform. */
-export function createConnectors(kind: OwnerKind, endpoint: Endpoint, timeoutMs: number): Connectors {
+/**
+ * The connector of an owner's endpoint: a Merchant's warehouse, or a Cart's platform. `pool` is the runner's hub-store
+ * pool, where the Shopify connector keeps the store's shared rate budget and its SKU cache.
+ */
+export function createConnectors(kind: OwnerKind, endpoint: Endpoint, timeoutMs: number, pool: Pool): Connectors {
   switch (endpoint.type) {
     case 'http': {
       const connector = createHttpConnector({ ...endpoint, timeoutMs });
       return kind === 'Cart' ? { cart: connector } : { warehouse: connector };
     }
     case 'shopify':
-      // The Shopify connector is being built (issue 13); until then a shopify endpoint is refused here, by name.
-      throw new Error('the shopify connector is not available in this build');
+      // The API admits a shopify platform only on a Cart.
+      if (kind !== 'Cart') throw new Error('a shopify endpoint serves a Cart only');
+      return { cart: createShopifyConnector({ ...endpoint, timeoutMs }, pool) };
   }
 }

@@ -40,8 +40,7 @@ export function refill(state: BucketState, nowMs: number): BucketState {
 }
 
 export type Reservation =
-  | { readonly granted: true; readonly state: BucketState }
-  | { readonly granted: false; readonly waitMs: number };
+  { readonly granted: true; readonly state: BucketState } | { readonly granted: false; readonly waitMs: number };
 
 /**
  * Takes `cost` from the bucket if it holds that much now; otherwise says how long until it will at the restore rate.

@@ -105,7 +105,12 @@ export async function cachedInventoryItem(pool: Pool, shop: string, sku: string)
   return rows[0]?.inventory_item_id;
 }
 
-export async function cacheInventoryItem(pool: Pool, shop: string, sku: string, inventoryItemId: string): Promise<void> {
+export async function cacheInventoryItem(
+  pool: Pool,
+  shop: string,
+  sku: string,
+  inventoryItemId: string,
+): Promise<void> {
   await pool.query(
     `INSERT INTO shopify_inventory_items (shop, sku, inventory_item_id) VALUES ($1, $2, $3)
      ON CONFLICT (shop, sku) DO UPDATE SET inventory_item_id = excluded.inventory_item_id, cached_at = now()`,
