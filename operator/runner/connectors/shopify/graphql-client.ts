@@ -47,8 +47,6 @@ interface GraphqlBody {
 export const queryCost = {
   connection: (first: number, nodeCost: number) => 2 + first * nodeCost,
   mutation: 10,
-  /** https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits: "a single query can't exceed 1,000 points". */
-  maxSingleQuery: 1000,
 } as const;
 
 /** A budget waits this long at most before it gives the request up as transient: the next pass tries again. */

@@ -7,7 +7,13 @@ import { SourceReadError, type SourcePage } from '../connector.ts';
 import { queryCost, type GraphqlClient } from './graphql-client.ts';
 
 /** Line items read with each order; an order with more has the rest read on its own (orderLinesQuery). */
-const inlineLineItems = 25;
+const inlineLineItems = 10;
+/**
+ * The requested cost a page of orders may have. Shopify admits a query only when the bucket holds its whole requested
+ * cost (and refunds the unused part after), so a page that asks for 1,000 points would wait for a full bucket while
+ * the watcher's uploads spend it: a quarter of the smallest bucket keeps pages moving beside them.
+ */
+const pageCostBudget = 250;
 /** Shopify's largest page of a connection. */
 const maxPageSize = 250;
 
@@ -128,9 +134,9 @@ export function toHubOrder(order: ShopifyOrder, lines: readonly ShopifyLineItem[
   };
 }
 
-/** How many orders fit one query within Shopify's single-query limit, and within the batch size. */
+/** How many orders fit one page's cost budget, and the batch size. */
 export function ordersPerPage(limit: number): number {
-  return Math.max(1, Math.min(limit, maxPageSize, Math.floor((queryCost.maxSingleQuery - 3) / orderNodeCost)));
+  return Math.max(1, Math.min(limit, maxPageSize, Math.floor((pageCostBudget - 3) / orderNodeCost)));
 }
 
 function failed(what: string, failure: { transient: boolean; reason: string; retryAfterMs?: number }): never {
