@@ -13,10 +13,11 @@ import { queryCost, type GraphqlClient } from './graphql-client.ts';
 import { orderGid } from './orders.ts';
 import { describeUserErrors } from './shopify-errors.ts';
 
-const maxFulfillmentOrders = 10;
-const maxFulfillmentOrderLines = 50;
-const maxFulfillments = 10;
-const maxFulfillmentLines = 30;
+// Enough for orders of a few locations and shipments; the query's requested cost stays near 275 points.
+const maxFulfillmentOrders = 5;
+const maxFulfillmentOrderLines = 25;
+const maxFulfillments = 5;
+const maxFulfillmentLines = 10;
 
 const fulfillmentStateQuery = /* GraphQL */ `
   query SwitchyardFulfillmentState($id: ID!, $orders: Int!, $orderLines: Int!, $fulfillments: Int!, $lines: Int!) {

@@ -66,7 +66,8 @@ export function budgetKeyOf(url: string, token: string | undefined): string {
 export function createGraphqlClient(endpoint: ShopifyEndpoint, pool: Pool): GraphqlClient {
   const url = new URL(`/admin/api/${endpoint.apiVersion}/graphql.json`, endpoint.url);
   const budgetKey = budgetKeyOf(endpoint.url, endpoint.token);
-  // Shopify's own requested cost of each operation, once seen: a reservation never takes less.
+  // Shopify's own requested cost of each operation, once seen: exact for the next request of the same shape (each
+  // operation keeps its page sizes), where the estimate counts lists as if they were connections.
   const learnedCost = new Map<string, number>();
 
   async function reserve(cost: number): Promise<ShopifyFailure | undefined> {
@@ -87,7 +88,7 @@ export function createGraphqlClient(endpoint: ShopifyEndpoint, pool: Pool): Grap
   }
 
   async function request<T>(operation: Operation): Promise<GraphqlResult<T>> {
-    const reserved = Math.max(operation.estimatedCost, learnedCost.get(operation.name) ?? 0);
+    const reserved = learnedCost.get(operation.name) ?? operation.estimatedCost;
     const busy = await reserve(reserved);
     if (busy) return { ok: false, failure: busy };
     let status: number;
