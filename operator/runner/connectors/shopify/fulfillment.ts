@@ -178,7 +178,7 @@ export function planFulfillments(
       { fulfillmentOrderId: order.id, fulfillmentOrderLineItems: lines },
     ]);
   }
-  const fulfillments_ = [...byLocation].map(([location, lineItemsByFulfillmentOrder]) => ({
+  const perLocation = [...byLocation].map(([location, lineItemsByFulfillmentOrder]) => ({
     location,
     lineItemsByFulfillmentOrder,
   }));
@@ -186,13 +186,13 @@ export function planFulfillments(
     return { kind: 'stuck', reason: `fulfillment orders that cannot be fulfilled now: ${held.join(', ')}` };
   }
   const short = needed ? [...needed].filter(([, quantity]) => quantity > 0) : [];
-  if (short.length > 0 && fulfillments_.length === 0 && ours.length === 0) {
+  if (short.length > 0 && perLocation.length === 0 && ours.length === 0) {
     return {
       kind: 'stuck',
       reason: `the order has nothing left to fulfil of ${short.map(([sku, quantity]) => `${quantity} × ${sku}`).join(', ')}`,
     };
   }
-  if (fulfillments_.length > 0) return { kind: 'fulfil', fulfillments: fulfillments_ };
+  if (perLocation.length > 0) return { kind: 'fulfil', fulfillments: perLocation };
   if (ours.length > 0) return { kind: 'done' };
   return {
     kind: 'stuck',
