@@ -23,6 +23,7 @@ import {
 } from '../test/cluster/local-cluster.ts';
 import { RunnerPods } from '../test/cluster/runner-pods.ts';
 import { startFakeCart, startFakeWarehouse, type FakeCart } from '../test/support/contract-servers.ts';
+import { startShopifyStandIn } from '../test/support/shopify-stand-in.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 
 const run = promisify(execFile);
@@ -98,19 +99,21 @@ await kubectl('delete', 'namespace', namespace, '--ignore-not-found', '--wait=tr
 await kubectl('create', 'namespace', namespace);
 cleanups.push(() => kubectl('delete', 'namespace', namespace, '--wait=false'));
 
-// The systems outside the cluster: the hub store, a warehouse and two cart platforms.
+// The systems outside the cluster: the hub store, a warehouse, a Shopify shop (a loopback stand-in of its GraphQL
+// Admin API, rate limits included) and a cart that speaks Switchyard's own HTTP contract.
 const postgres = await startPostgres();
 cleanups.push(() => postgres.stop());
 const warehouse = await startFakeWarehouse({ token: 'wms-secret' });
-const carts: Record<string, FakeCart> = {
-  'acme-shopify': await startFakeCart({ token: 'shopify-secret' }),
-  'acme-etsy': await startFakeCart({ token: 'etsy-secret' }),
-};
-cleanups.push(() => Promise.all([warehouse, ...Object.values(carts)].map((server) => server.close())));
+const shopify = await startShopifyStandIn({
+  locations: [{ name: 'Chicago' }],
+  variants: [...skus, unmappedSku].map((sku) => ({ sku, available: { Chicago: 0 } })),
+});
+const carts: Record<string, FakeCart> = { 'acme-etsy': await startFakeCart({ token: 'etsy-secret' }) };
+const cartNames = ['acme-shopify', ...Object.keys(carts)];
+cleanups.push(() => Promise.all([warehouse, shopify, ...Object.values(carts)].map((server) => server.close())));
 say(
-  `hub store ${postgres.url.replace(/:[^:@]*@/, ':***@')}; warehouse ${warehouse.url}; carts ${Object.values(carts)
-    .map((cart) => cart.url)
-    .join(', ')}`,
+  `hub store ${postgres.url.replace(/:[^:@]*@/, ':***@')}; warehouse ${warehouse.url}; Shopify ${shopify.url}; ` +
+    `cart ${carts['acme-etsy']!.url}`,
 );
 
 const secret = (name: string, data: Record<string, string>) =>
@@ -118,7 +121,7 @@ const secret = (name: string, data: Record<string, string>) =>
 await kubectlApply(
   secret('switchyard-hub-store', { url: postgres.url }) +
     secret('acme-wms', { token: 'wms-secret' }) +
-    secret('acme-shopify', { token: 'shopify-secret' }) +
+    secret('acme-shopify', { token: shopify.defaultAccessToken }) +
     secret('acme-etsy', { token: 'etsy-secret' }) +
     `apiVersion: switchyard.dev/v1alpha1
 kind: Merchant
@@ -130,6 +133,18 @@ spec:
     orderDelivery: { schedule: Automatic }
     shippingConfirmations: { schedule: 15m }
     inventory: { schedule: 1h }
+---
+apiVersion: switchyard.dev/v1alpha1
+kind: Cart
+metadata: { name: acme-shopify }
+spec:
+  merchantRef: { name: acme }
+  # The shop's domain; url sends the requests to the stand-in instead of https://acme-demo.myshopify.com.
+  platform: { type: shopify, shop: acme-demo.myshopify.com, url: "${shopify.url}", credentialsSecretRef: { name: acme-shopify } }
+  services:
+    orderDownload: { schedule: 5m }
+    shipmentUpload: { schedule: Automatic }
+    inventoryUpload: { schedule: Automatic }
 ` +
     Object.entries(carts)
       .map(
@@ -148,7 +163,7 @@ spec:
       )
       .join(''),
 );
-say('kubectl apply: Merchant acme, Carts acme-shopify and acme-etsy, and their Secrets');
+say('kubectl apply: Merchant acme, Carts acme-shopify (type shopify) and acme-etsy (type http), and their Secrets');
 
 // The operator, run here with the chart's ServiceAccount identity (kwok's pods only stand in for it).
 const { stdout: token } = await run(binaries.kubectl, [
@@ -223,11 +238,12 @@ function stopProcess(child: ChildProcess): Promise<void> {
 const firstOrderNumber = 1000;
 let orderNumber = firstOrderNumber;
 function placeOrder(): void {
-  const cartNames = Object.keys(carts);
   const cartName = cartNames[orderNumber % cartNames.length]!;
   orderNumber += 1;
   const sku = orderNumber % 9 === 0 ? unmappedSku : skus[orderNumber % skus.length]!;
-  carts[cartName]!.orders.put({ id: String(orderNumber), lines: [{ sku, quantity: 1 + (orderNumber % 3) }] });
+  const quantity = 1 + (orderNumber % 3);
+  if (cartName === 'acme-shopify') shopify.addOrder({ name: `#${orderNumber}`, lineItems: [{ sku, quantity }] });
+  else carts[cartName]!.orders.put({ id: String(orderNumber), lines: [{ sku, quantity }] });
 }
 warehouse.orders.respondWith((order) =>
   JSON.stringify(order).includes(unmappedSku)
@@ -274,15 +290,26 @@ async function statusLine(plural: 'merchants' | 'carts', name: string): Promise<
 
 async function report(): Promise<void> {
   const placed = orderNumber - firstOrderNumber;
-  const tracking = Object.values(carts).reduce((total, cart) => total + cart.tracking.applied.length, 0);
-  const inventory = Object.values(carts).reduce((total, cart) => total + cart.inventory.applied.length, 0);
+  // At Shopify, tracking becomes fulfillments and inventory becomes inventorySetQuantities calls.
+  const setAtShopify = shopify.requests.filter(
+    (request) => request.operationName === 'SwitchyardSetAvailable' && request.errorCodes.length === 0,
+  ).length;
+  const tracking =
+    shopify.shop.fulfillments.length +
+    Object.values(carts).reduce((total, cart) => total + cart.tracking.applied.length, 0);
+  const inventory =
+    setAtShopify + Object.values(carts).reduce((total, cart) => total + cart.inventory.applied.length, 0);
   const statuses = await Promise.all([
     statusLine('merchants', 'acme'),
-    ...Object.keys(carts).map((name) => statusLine('carts', name)),
+    ...cartNames.map((name) => statusLine('carts', name)),
   ]).catch(() => ['status not yet written']);
   say(
     `orders placed ${placed} → at warehouse ${warehouse.orders.applied.length} (refused ${warehouse.orders.received.filter((w) => w.status >= 400).length}) | ` +
       `tracking at carts ${tracking} | inventory updates at carts ${inventory} | ${statuses.join('; ')}`,
+  );
+  say(
+    `  Shopify: ${shopify.shop.fulfillments.length} fulfillments, ${setAtShopify} inventory sets, ` +
+      `${shopify.requests.filter((request) => request.throttled).length} throttled of ${shopify.requests.length} requests`,
   );
 }
 
@@ -291,7 +318,7 @@ const timers = [
   setInterval(placeOrder, 2_000),
   setInterval(() => {
     ticks += 1;
-    for (const cart of Object.keys(carts)) void request('cart', cart, 'run', 'orderDownload');
+    for (const cart of cartNames) void request('cart', cart, 'run', 'orderDownload');
     if (ticks % 2 === 0) restock();
     void request(
       'merchant',

@@ -1,7 +1,7 @@
 // The README's first command, end to end: the demo must show orders reaching the warehouse, tracking and inventory
 // reaching the carts, interval services run on request, a backlog building in the Merchant's status while the
 // warehouse is down and draining after the fix (with the refused orders, on a retry-now request), and clean up after
-// itself.
+// itself. One of its carts is a Shopify shop (the GraphQL stand-in).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,13 @@ describe.skipIf(process.env.KUBECONFIG !== undefined)('npm run demo', () => {
     expect(failed, text).toBe(0);
     expect(pending, text).toBeLessThanOrEqual(2);
     expect(text).toContain('switchyard.dev/retry-requested-at');
+    // The Shopify cart works like the other: its orders reach the warehouse, tracking becomes fulfillments, inventory
+    // is set, and the shared rate budget keeps every request within the shop's limit.
+    const shopify = [...text.matchAll(/Shopify: (\d+) fulfillments, (\d+) inventory sets, (\d+) throttled/g)].at(-1);
+    const [fulfillments, inventorySets, throttled] = shopify!.slice(1).map(Number);
+    expect(fulfillments, text).toBeGreaterThan(0);
+    expect(inventorySets, text).toBeGreaterThan(0);
+    expect(throttled, text).toBe(0);
     expect(text).toContain('done');
     // What the demo made is gone (the namespace may still be terminating).
     const namespaces = await kubectl([
