@@ -1,4 +1,5 @@
 // The reconcile of one Merchant or Cart: read from the caches, decide with the pure modules, write only what differs.
+import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hubSchemaVersion } from '../api/runner-contract.ts';
@@ -104,8 +105,9 @@ export interface ReconcileContext {
    */
   lastStatusWritten: Map<string, string>;
   /**
-   * Per object (by ownerKey), the children as last applied, as JSON: a child that differs from the cache while what is
-   * wanted has not changed was changed by someone else, and is restored rather than updated.
+   * Per object (by ownerKey), a digest of each child as last applied: a child that differs from the cache while what is
+   * wanted has not changed was changed by someone else, and is restored rather than updated. A digest, not the JSON: a
+   * watcher's spec is kilobytes, and thousands of children are remembered.
    */
   lastApplied: Map<string, Map<string, string>>;
 }
@@ -222,7 +224,7 @@ async function syncChildren(
       // The caches' copy, or, when the caches do not have it yet (a write of ours they have not seen), the API's.
       if (isSubset(child, cached ?? current)) continue;
     }
-    const wanted = JSON.stringify(child);
+    const wanted = createHash('sha256').update(JSON.stringify(child)).digest('base64');
     const restored = current !== undefined && applied.get(`${child.kind}/${name}`) === wanted;
     await context.writer.applyChild(child);
     applied.set(`${child.kind}/${name}`, wanted);
