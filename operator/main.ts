@@ -54,7 +54,7 @@ const controller = new Controller({
   metrics,
   log,
 });
-metrics.readBacklogFrom(() => controller.backlogSamples(new Date()));
+metrics.readBacklogFrom(() => controller.backlogSamples());
 
 const elector = config.leaderElection
   ? new LeaderElector(

@@ -56,6 +56,21 @@ export function deliveryPeriodMs(plan: ServicePlan): number | undefined {
   }
 }
 
+/** The period of one service the operator judges, in seconds. */
+export interface ServicePeriod {
+  readonly service: ServiceName;
+  readonly seconds: number;
+}
+
+/** The periods of the services the operator judges: those neither disabled nor suspended. */
+export function judgedPeriods(plans: readonly ServicePlan[]): ServicePeriod[] {
+  return plans.flatMap((plan): ServicePeriod[] => {
+    const periodMs = deliveryPeriodMs(plan);
+    if (periodMs === undefined || (plan.mode !== 'disabled' && plan.suspended)) return [];
+    return [{ service: plan.service, seconds: periodMs / 1000 }];
+  });
+}
+
 /** What one service's delivery says. */
 export type ServiceDelivery =
   /** Nothing to judge: nothing has waited since the last delivery, or the service is disabled, suspended or a pull. */

@@ -21,7 +21,7 @@ import {
   type ServicePlan,
   type WatchSource,
 } from './desired.ts';
-import { deliveryHealth } from './health.ts';
+import { deliveryHealth, judgedPeriods, type ServicePeriod } from './health.ts';
 import { childName, cleanupTimeAnnotation, componentLabel, migrateJobName, watcherName } from './names.ts';
 import { nameConflictMessage, ownershipOf } from './ownership.ts';
 import { planServices, scheduleSeed } from './plan.ts';
@@ -110,6 +110,12 @@ export interface ReconcileContext {
    * watcher's spec is kilobytes, and thousands of children are remembered.
    */
   lastApplied: Map<string, Map<string, string>>;
+  /**
+   * Per object (by ownerKey), the period of each service the operator judges, as last planned; absent while the object
+   * does not plan (its Merchant missing, its spec invalid). The operator's metrics export them: a scrape then plans
+   * nothing itself.
+   */
+  servicePeriods: Map<string, readonly ServicePeriod[]>;
 }
 
 /** The key of an object in the work queue and the context's memories. */
@@ -117,7 +123,7 @@ export function ownerKey(ref: OwnerRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
 
-function refOf(owner: Owner): OwnerRef {
+export function ownerRefOf(owner: Owner): OwnerRef {
   return { kind: owner.kind, namespace: owner.metadata.namespace, name: owner.metadata.name };
 }
 
@@ -194,8 +200,8 @@ async function syncChildren(
   const find = (kind: AppliedKind, name: string | undefined) =>
     existing.find((entry) => entry.kind === kind && entry.object.metadata?.name === name);
   const { namespace } = owner.metadata;
-  const applied = context.lastApplied.get(ownerKey(refOf(owner))) ?? new Map<string, string>();
-  context.lastApplied.set(ownerKey(refOf(owner)), applied);
+  const applied = context.lastApplied.get(ownerKey(ownerRefOf(owner))) ?? new Map<string, string>();
+  context.lastApplied.set(ownerKey(ownerRefOf(owner)), applied);
   for (const child of desired) {
     const name = child.metadata!.name!;
     const identity = child.metadata?.labels?.[componentLabel] === 'identity';
@@ -446,7 +452,7 @@ async function writeStatus(
     now,
   });
   const current = operatorStatusOf(owner.status);
-  const key = ownerKey(refOf(owner));
+  const key = ownerKey(ownerRefOf(owner));
   const written = JSON.stringify(desired);
   const lastWritten = context.lastStatusWritten.get(key);
   if (isSameJson(current, desired) && (lastWritten === undefined || lastWritten === written)) return;
@@ -571,6 +577,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
       : (context.view.getOwner({ kind: 'Merchant', namespace: ref.namespace, name: owner.spec.merchantRef.name }) as
           Merchant | undefined);
   if (!merchant) {
+    context.servicePeriods.delete(ownerKey(ref));
     const message = `Merchant ${owner.kind === 'Cart' ? owner.spec.merchantRef.name : ''} does not exist in namespace ${ref.namespace}; waiting for it`;
     await writeStatus(
       owner,
@@ -585,6 +592,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
   const timeZone = merchant.spec.timeZone ?? 'UTC';
   const planned = planServices(owner, timeZone, now, context.settings.databaseSecret.name);
   if (!planned.ok) {
+    context.servicePeriods.delete(ownerKey(ref));
     await writeStatus(
       owner,
       { state: 'stalled', reason: planned.reason, message: planned.message },
@@ -595,6 +603,7 @@ async function reconcileOnce(ref: OwnerRef, context: ReconcileContext): Promise<
     return {};
   }
 
+  context.servicePeriods.set(ownerKey(ref), judgedPeriods(planned.plans));
   const ownerContext: OwnerContext = {
     owner,
     merchantName: merchant.metadata.name,

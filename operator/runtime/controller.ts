@@ -13,13 +13,15 @@ import {
   type ClusterWriter,
   type EventRecorder,
   ownerKey,
+  ownerRefOf,
   type OwnerRef,
 } from '../reconcile/reconcile.ts';
+import type { ServicePeriod } from '../reconcile/health.ts';
 import { podProblem } from '../reconcile/watcher-health.ts';
 import { InformerSet, type InformerHandlers, type ResourceType } from './informers.ts';
 import type { Metrics } from './metrics.ts';
 import { ownerChange, ownerFactsOf, type OwnerFacts } from './owner-events.ts';
-import { backlogSamples, type BacklogSamples, type PeriodMemo } from './service-metrics.ts';
+import { backlogSamples, type BacklogSamples } from './service-metrics.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {
@@ -115,8 +117,8 @@ export class Controller {
   readonly #cartsByMerchant = new Map<string, Set<string>>();
   /** Cart key → the Merchant key it named when last seen, so that a move wakes both Merchants. */
   readonly #merchantOfCart = new Map<string, string>();
-  /** The backlog gauges' service periods of the last scrape (see service-metrics.ts). */
-  readonly #periodMemo: PeriodMemo = new Map();
+  /** The judged services' periods per owner key, as reconciles plan them (see ReconcileContext.servicePeriods). */
+  readonly #servicePeriods = new Map<string, readonly ServicePeriod[]>();
   #resyncTimer: NodeJS.Timeout | undefined;
   #synced = false;
 
@@ -209,6 +211,7 @@ export class Controller {
           onStatusWritten: (cause) => metrics.statusWrites.inc({ cause }),
           lastStatusWritten: this.#lastStatusWritten,
           lastApplied: this.#lastApplied,
+          servicePeriods: this.#servicePeriods,
         });
         this.#queue.forget(key);
         if (outcome.requeueAfterMs !== undefined) this.#queue.addAfter(key, outcome.requeueAfterMs);
@@ -233,19 +236,15 @@ export class Controller {
    * starts its informers, so a standby exports none, and Prometheus holds one series per service however many
    * replicas it scrapes.
    */
-  backlogSamples(now: Date): BacklogSamples | undefined {
+  backlogSamples(): BacklogSamples | undefined {
     if (!this.#synced) return undefined;
     const owners = [...this.#owners.Merchant.list(), ...this.#owners.Cart.list()] as Owner[];
-    return backlogSamples(
-      {
-        owners,
-        merchant: (namespace, name) => this.#owners.Merchant.get(name, namespace) as Merchant | undefined,
-        deployment: (namespace, name) => this.#children.Deployment.get(name, namespace),
-      },
-      this.#options.settings.databaseSecret.name,
-      now,
-      this.#periodMemo,
-    );
+    return backlogSamples({
+      owners,
+      merchant: (namespace, name) => this.#owners.Merchant.get(name, namespace) as Merchant | undefined,
+      deployment: (namespace, name) => this.#children.Deployment.get(name, namespace),
+      periods: (owner) => this.#servicePeriods.get(ownerKey(ownerRefOf(owner))),
+    });
   }
 
   async stop(): Promise<void> {
@@ -313,6 +312,7 @@ export class Controller {
       this.#ownerFacts.delete(key);
       this.#lastStatusWritten.delete(key);
       this.#lastApplied.delete(key);
+      this.#servicePeriods.delete(key);
     }
     // The operator's own status writes come back as updates: they need no reconcile (see owner-events.ts).
     if (change === 'none') return;

@@ -1,14 +1,14 @@
 // The backlog and freshness gauges, as samples: pure, from the Merchants, Carts and watcher Deployments the informers
 // hold, and the time. Per service what its runner reported in status.services[] (records waiting and failed, when the
-// oldest waiting record began to wait, the last success) and the period the operator's stall judgement uses; per
+// oldest waiting record began to wait, the last success) and the period the operator's stall judgement uses (as the
+// reconcile last planned it: planning at every scrape cost seconds and tens of MiB for a fleet); per
 // object when it was created (so a service that never succeeded is judged from then); per Merchant whether its
 // watcher is up. The alerts of the chart's PrometheusRule (docs/monitoring.md) read these.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { serviceCatalogue, isServiceName, type OwnerKind } from '../api/v1alpha1/services.ts';
 import type { Merchant, Owner, ServiceStatus } from '../api/v1alpha1/types.ts';
-import { deliveryPeriodMs } from '../reconcile/health.ts';
+import type { ServicePeriod } from '../reconcile/health.ts';
 import { ownerKindLabel, ownerNameLabel, watcherName } from '../reconcile/names.ts';
-import { planServices } from '../reconcile/plan.ts';
 
 export interface OwnerLabels {
   namespace: string;
@@ -50,6 +50,8 @@ export interface CachedObjects {
   merchant(namespace: string, name: string): Merchant | undefined;
   /** A Deployment the operator manages. */
   deployment(namespace: string, name: string): V1Deployment | undefined;
+  /** The periods of the object's judged services as its last reconcile planned them (none if it does not plan). */
+  periods(owner: Owner): readonly ServicePeriod[] | undefined;
 }
 
 function epochSeconds(value: string | undefined): number | undefined {
@@ -65,47 +67,6 @@ function reportedServices(owner: Owner): ServiceStatus[] {
   );
 }
 
-interface ServicePeriod {
-  service: string;
-  seconds: number;
-}
-
-/**
- * The periods of the last scrape, by object, with what they were computed from. Planning an object costs a schema
- * parse, a hash per service and a time zone check (about a millisecond; seconds for a fleet of thousands, at every
- * scrape): a scrape reuses the last one's periods of an object whose spec and Merchant's time zone are unchanged.
- */
-export type PeriodMemo = Map<string, { basis: string; periods: ServicePeriod[] }>;
-
-/**
- * The period of each service the operator judges, as health.ts's deliveryPeriodMs from the object's plans. None for a
- * Cart whose Merchant is missing or an object whose spec does not plan: the operator judges neither.
- */
-function servicePeriods(owner: Owner, merchant: Merchant | undefined, hubStoreSecret: string, now: Date) {
-  if (!merchant) return [];
-  const planned = planServices(owner, merchant.spec.timeZone ?? 'UTC', now, hubStoreSecret);
-  if (!planned.ok) return [];
-  return planned.plans.flatMap((plan): ServicePeriod[] => {
-    if (plan.mode === 'disabled' || plan.suspended) return [];
-    return [{ service: plan.service, seconds: deliveryPeriodMs(plan)! / 1000 }];
-  });
-}
-
-const memoKey = (owner: Owner) => `${owner.kind}/${owner.metadata.namespace}/${owner.metadata.name}`;
-
-function memoizedPeriods(owner: Owner, objects: CachedObjects, hubStoreSecret: string, now: Date, memo: PeriodMemo) {
-  const { namespace, uid, generation, resourceVersion } = owner.metadata;
-  const merchant = owner.kind === 'Merchant' ? owner : objects.merchant(namespace, owner.spec.merchantRef.name);
-  // The spec changes with the generation (the resource version where there is none).
-  const basis = JSON.stringify([uid, generation ?? resourceVersion, merchant?.spec.timeZone ?? null, hubStoreSecret]);
-  const key = memoKey(owner);
-  const known = memo.get(key);
-  if (known?.basis === basis) return known.periods;
-  const periods = servicePeriods(owner, merchant, hubStoreSecret, now);
-  memo.set(key, { basis, periods });
-  return periods;
-}
-
 /** 1 or 0 for the Merchant's own watcher Deployment (by name and owner labels), undefined when it has none. */
 function watcherUp(merchant: Merchant, objects: CachedObjects): number | undefined {
   const { namespace, name } = merchant.metadata;
@@ -116,16 +77,8 @@ function watcherUp(merchant: Merchant, objects: CachedObjects): number | undefin
   return (deployment.status?.availableReplicas ?? 0) > 0 ? 1 : 0;
 }
 
-/**
- * Every sample of every backlog gauge. Objects being deleted have none: their series end with them. `memo` is the
- * last scrape's periods, brought up to date (pure apart from it).
- */
-export function backlogSamples(
-  objects: CachedObjects,
-  hubStoreSecret: string,
-  now: Date,
-  memo: PeriodMemo = new Map(),
-): BacklogSamples {
+/** Every sample of every backlog gauge. Objects being deleted have none: their series end with them. */
+export function backlogSamples(objects: CachedObjects): BacklogSamples {
   const samples: BacklogSamples = {
     pendingRecords: [],
     failedRecords: [],
@@ -135,10 +88,8 @@ export function backlogSamples(
     ownerCreationTime: [],
     watcherUp: [],
   };
-  const present = new Set<string>();
   for (const owner of objects.owners) {
     if (owner.metadata.deletionTimestamp) continue;
-    present.add(memoKey(owner));
     const ownerLabels: OwnerLabels = {
       namespace: owner.metadata.namespace,
       kind: owner.kind,
@@ -156,7 +107,7 @@ export function backlogSamples(
       add(samples.lastSuccessTime, epochSeconds(entry.lastSuccessTime));
       add(samples.oldestPendingTime, epochSeconds(entry.oldestPendingTime));
     }
-    for (const { service, seconds } of memoizedPeriods(owner, objects, hubStoreSecret, now, memo)) {
+    for (const { service, seconds } of objects.periods(owner) ?? []) {
       samples.periodSeconds.push({ labels: { ...ownerLabels, service }, value: seconds });
     }
     if (owner.kind === 'Merchant') {
@@ -169,6 +120,5 @@ export function backlogSamples(
       }
     }
   }
-  for (const key of memo.keys()) if (!present.has(key)) memo.delete(key);
   return samples;
 }

@@ -14,6 +14,7 @@ import {
   type OwnerRef,
   type ReconcileContext,
 } from '../../../operator/reconcile/reconcile.ts';
+import type { ServicePeriod } from '../../../operator/reconcile/health.ts';
 import { RequestError } from '../../../operator/reconcile/request-error.ts';
 import { scheduleSeed } from '../../../operator/reconcile/plan.ts';
 import { cleanupTimesForDay } from '../../../operator/schedule/index.ts';
@@ -27,6 +28,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
   const rollout = { available: watchersBecomeAvailable };
   const lastStatusWritten = new Map<string, string>();
   const lastApplied = new Map<string, Map<string, string>>();
+  const servicePeriods = new Map<string, readonly ServicePeriod[]>();
   /** While set, the informers' cache lags: reads see the statuses as they were when it was set. */
   let frozenStatuses: Map<string, OwnerStatus> | undefined;
   const children = new Map<string, Child>();
@@ -95,6 +97,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     onStatusWritten: (cause) => causes.push(cause),
     lastStatusWritten,
     lastApplied,
+    servicePeriods,
     writer: {
       applyChild: (child) => {
         const key = `${child.kind}/${child.metadata!.name!}`;
@@ -141,6 +144,7 @@ function fakeCluster(owners: Owner[], { watchersBecomeAvailable = true } = {}) {
     failures,
     jobs,
     cleanupJobs,
+    servicePeriods,
     writes,
     causes,
     statuses,
@@ -416,6 +420,21 @@ describe('reconcileOwner', () => {
       await reconcileOwner(ref(cart), cluster.context(now));
       expect(cluster.writes).toContain('delete Deployment/acme-shopify-shipment-upload');
     });
+  });
+
+  it('records the periods of the services it judges for the metrics, and forgets them once the spec does not plan', async () => {
+    const merchant = merchantFixture({
+      services: { shippingConfirmations: { schedule: 'Disabled', suspend: false, batchSize: 100 } },
+    });
+    const cluster = fakeCluster([merchant]);
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.servicePeriods.get('Merchant/shops/acme')).toEqual([
+      { service: 'orderDelivery', seconds: 900 },
+      { service: 'inventory', seconds: 7200 },
+    ]);
+    merchant.spec.services.inventory = { schedule: '*/5 * * * *', suspend: false, batchSize: 100 };
+    await reconcileOwner(ref(merchant), cluster.context(now));
+    expect(cluster.servicePeriods.has('Merchant/shops/acme')).toBe(false);
   });
 
   describe('Events', () => {

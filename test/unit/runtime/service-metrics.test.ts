@@ -3,14 +3,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Merchant, Owner, ServiceStatus } from '../../../operator/api/v1alpha1/types.ts';
+import { judgedPeriods } from '../../../operator/reconcile/health.ts';
 import { childLabels, watcherName } from '../../../operator/reconcile/names.ts';
+import { planServices } from '../../../operator/reconcile/plan.ts';
 import { createMetrics } from '../../../operator/runtime/metrics.ts';
-import {
-  backlogSamples,
-  type BacklogSamples,
-  type CachedObjects,
-  type PeriodMemo,
-} from '../../../operator/runtime/service-metrics.ts';
+import { backlogSamples, type BacklogSamples, type CachedObjects } from '../../../operator/runtime/service-metrics.ts';
 import { cartFixture, merchantFixture } from '../../support/fixtures.ts';
 
 const now = new Date('2026-03-02T12:00:00Z');
@@ -32,14 +29,22 @@ function watcherOf(merchant: Merchant, availableReplicas: number | undefined): V
   };
 }
 
+/** The caches, with the periods each object's reconcile would have recorded (none where it does not plan). */
 function cache(owners: Owner[], deployments: V1Deployment[] = []): CachedObjects {
+  const merchant = (namespace: string, name: string) =>
+    owners.find(
+      (owner): owner is Merchant =>
+        owner.kind === 'Merchant' && owner.metadata.namespace === namespace && owner.metadata.name === name,
+    );
   return {
     owners,
-    merchant: (namespace, name) =>
-      owners.find(
-        (owner): owner is Merchant =>
-          owner.kind === 'Merchant' && owner.metadata.namespace === namespace && owner.metadata.name === name,
-      ),
+    merchant,
+    periods: (owner) => {
+      const own = owner.kind === 'Merchant' ? owner : merchant(owner.metadata.namespace, owner.spec.merchantRef.name);
+      if (!own) return undefined;
+      const planned = planServices(owner, own.spec.timeZone ?? 'UTC', now, hubStoreSecret);
+      return planned.ok ? judgedPeriods(planned.plans) : undefined;
+    },
     deployment: (namespace, name) =>
       deployments.find(
         (deployment) => deployment.metadata?.namespace === namespace && deployment.metadata.name === name,
@@ -73,7 +78,7 @@ describe('backlogSamples', () => {
       // Operator fields alone: nothing to export.
       { name: 'shippingConfirmations', schedule: '7,37 * * * *' },
     ]);
-    const samples = backlogSamples(cache([merchant]), hubStoreSecret, now);
+    const samples = backlogSamples(cache([merchant]));
     expect(samples.pendingRecords).toEqual([
       { labels: { namespace: 'shops', kind: 'Merchant', name: 'acme', service: 'orderDelivery' }, value: 7 },
     ]);
@@ -109,7 +114,7 @@ describe('backlogSamples', () => {
       }),
       [],
     );
-    const samples = backlogSamples(cache([merchant, cart]), hubStoreSecret, now);
+    const samples = backlogSamples(cache([merchant, cart]));
     expect(values(samples.periodSeconds, true)).toEqual(
       [
         'acme-shopify/inventoryUpload=7200',
@@ -123,7 +128,7 @@ describe('backlogSamples', () => {
     );
 
     const suspended = { ...merchant, spec: { ...merchant.spec, suspend: true } };
-    expect(backlogSamples(cache([suspended]), hubStoreSecret, now).periodSeconds).toEqual([]);
+    expect(backlogSamples(cache([suspended])).periodSeconds).toEqual([]);
   });
 
   it('judges no period where the operator judges none: a Cart without its Merchant, a spec that does not plan', () => {
@@ -137,7 +142,7 @@ describe('backlogSamples', () => {
       }),
       [],
     );
-    const samples = backlogSamples(cache([orphan, invalid]), hubStoreSecret, now);
+    const samples = backlogSamples(cache([orphan, invalid]));
     expect(samples.periodSeconds).toEqual([]);
     // What the runner reported still shows.
     expect(values(samples.pendingRecords, true)).toEqual(['acme-shopify/shipmentUpload=2']);
@@ -149,12 +154,12 @@ describe('backlogSamples', () => {
       { name: 'somethingElse', pendingRecords: 1 },
       { name: 'orderDelivery', pendingRecords: 4, lastSuccessTime: 'not a time' },
     ]);
-    const samples = backlogSamples(cache([merchant]), hubStoreSecret, now);
+    const samples = backlogSamples(cache([merchant]));
     expect(values(samples.pendingRecords)).toEqual(['orderDelivery=4']);
     expect(samples.lastSuccessTime).toEqual([]);
 
     const deleting = { ...merchant, metadata: { ...merchant.metadata, deletionTimestamp: '2026-03-02T11:59:00Z' } };
-    const gone = backlogSamples(cache([deleting], [watcherOf(deleting, 1)]), hubStoreSecret, now);
+    const gone = backlogSamples(cache([deleting], [watcherOf(deleting, 1)]));
     expect(Object.values(gone).flat()).toEqual([]);
   });
 
@@ -165,8 +170,6 @@ describe('backlogSamples', () => {
     const none = withStatus(merchantFixture({ name: 'none' }), []);
     const samples = backlogSamples(
       cache([up, rolling, starting, none], [watcherOf(up, 1), watcherOf(rolling, 0), watcherOf(starting, undefined)]),
-      hubStoreSecret,
-      now,
     );
     expect(samples.watcherUp).toEqual([
       { labels: { namespace: 'shops', merchant: 'up' }, value: 1 },
@@ -179,32 +182,7 @@ describe('backlogSamples', () => {
     const merchant = withStatus(merchantFixture(), []);
     const foreign = watcherOf(merchant, 1);
     foreign.metadata!.labels = childLabels('Merchant', 'someone-else', undefined, 'watcher');
-    expect(backlogSamples(cache([merchant], [foreign]), hubStoreSecret, now).watcherUp).toEqual([]);
-  });
-  it("reuses the last scrape's periods until the spec or the Merchant's time zone changes, and forgets the gone", () => {
-    const memo: PeriodMemo = new Map();
-    const merchant = withStatus(merchantFixture(), []);
-    const cart = withStatus(cartFixture(), []);
-    const periodOf = (samples: BacklogSamples, service: string) =>
-      samples.periodSeconds.find((sample) => sample.labels.service === service)?.value;
-    expect(periodOf(backlogSamples(cache([merchant, cart]), hubStoreSecret, now, memo), 'inventory')).toBe(7200);
-    expect(memo.size).toBe(2);
-
-    const sixHourly = { schedule: '0 */6 * * *', suspend: false, batchSize: 100 };
-    const changed = {
-      ...merchant,
-      metadata: { ...merchant.metadata, generation: 2 },
-      spec: { ...merchant.spec, services: { ...merchant.spec.services, inventory: sixHourly } },
-    };
-    expect(periodOf(backlogSamples(cache([changed, cart]), hubStoreSecret, now, memo), 'inventory')).toBe(21_600);
-
-    // The Cart plans on its Merchant's clock: once that is a time zone the operator does not know, neither plans.
-    const badZone = { ...changed, spec: { ...changed.spec, timeZone: 'Mars/Olympus' } };
-    const samples = backlogSamples(cache([badZone, cart]), hubStoreSecret, now, memo);
-    expect(samples.periodSeconds).toEqual([]);
-
-    backlogSamples(cache([badZone]), hubStoreSecret, now, memo);
-    expect([...memo.keys()]).toEqual(['Merchant/shops/acme']);
+    expect(backlogSamples(cache([merchant], [foreign])).watcherUp).toEqual([]);
   });
 });
 
@@ -221,7 +199,7 @@ describe('the backlog gauges of the registry', () => {
     metrics.readBacklogFrom(() => {
       reads += 1;
       const merchant = withStatus(merchantFixture(), [{ name: 'orderDelivery', pendingRecords: pending }]);
-      return backlogSamples(cache([merchant], [watcherOf(merchant, 1)]), hubStoreSecret, now);
+      return backlogSamples(cache([merchant], [watcherOf(merchant, 1)]));
     });
     const first = lines(await metrics.registry.metrics());
     expect(first).toContain(
@@ -251,7 +229,7 @@ describe('the backlog gauges of the registry', () => {
   it('drop the series of an object that is gone', async () => {
     const metrics = createMetrics();
     let owners: Owner[] = [withStatus(merchantFixture(), [{ name: 'orderDelivery', failedRecords: { count: 2 } }])];
-    metrics.readBacklogFrom(() => backlogSamples(cache(owners), hubStoreSecret, now));
+    metrics.readBacklogFrom(() => backlogSamples(cache(owners)));
     expect((await metrics.registry.metrics()).includes('switchyard_service_failed_records{')).toBe(true);
     owners = [];
     expect((await metrics.registry.metrics()).includes('switchyard_service_failed_records{')).toBe(false);
