@@ -134,6 +134,14 @@ describe('the backlog and freshness metrics', () => {
       [`switchyard_service_oldest_pending_timestamp_seconds{${delivery}} ${epochSeconds(oldestPending)}`],
     );
 
+    // Beside them, Node.js's own metrics under their standard names (stock dashboards read them), and the build.
+    const all = await (await fetch(`http://127.0.0.1:${leader.port}/metrics`)).text();
+    for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes']) {
+      expect(all).toMatch(new RegExp(`^${name} `, 'm'));
+    }
+    expect(all).toMatch(/^switchyard_build_info\{version="[^"]+",revision="[^"]+",nodejs_version="v24\.[^"]+"\} 1$/m);
+    expect(all).not.toMatch(/^switchyard_operator_/m);
+
     // A second replica stands by: its caches are not started, and it exports none of these.
     standby = await startOperator(ns, {}, { waitFor: 'listening' });
     expect(await backlogLines(standby)).toEqual([]);
