@@ -124,7 +124,9 @@ const platform = z
       },
     ),
   )
-  .describe('How the runner reaches the shopping cart platform.');
+  .describe(
+    "How the runner reaches the shopping cart platform. shopify: the app needs the access scopes read_orders, write_fulfillments, write_merchant_managed_fulfillment_orders (and write_third_party_fulfillment_orders for a fulfillment service's locations), read_products, read_locations and write_inventory (docs/shopify.md).",
+  );
 
 function scheduleRules(service: ServiceDefinition): CelRule[] {
   const rules: CelRule[] = [
