@@ -83,10 +83,14 @@ describe('the samples in config/samples', () => {
     expect(output).toContain('cart.switchyard.dev/acme-etsy condition met');
   });
 
-  it('show Ready and the merchant in kubectl get', async () => {
-    const output = await kubectl(['get', 'carts', '-n', namespace.name]);
-    expect(output).toMatch(/NAME\s+MERCHANT\s+READY\s+FAILED\s+SUSPENDED\s+AGE/);
-    expect(output).toMatch(/acme-shopify\s+acme\s+True\s+0\s+false/);
+  it('show Ready, the merchant and whether orders move in kubectl get, by short name too', async () => {
+    const output = await kubectl(['get', 'crt', '-n', namespace.name]);
+    expect(output).toMatch(/NAME\s+MERCHANT\s+READY\s+FAILED\s+DOWNLOADED\s+SUSPENDED\s+AGE/);
+    // No download has run yet: DOWNLOADED is empty.
+    expect(output).toMatch(/acme-shopify\s+acme\s+True\s+0\s+(<none>\s+)?false/);
+    const wide = await kubectl(['get', 'merch', 'acme', '-n', namespace.name, '-o', 'wide']);
+    expect(wide).toMatch(/NAME\s+READY\s+FAILED\s+PENDING\s+DELIVERED\s+SUSPENDED\s+AGE\s+REASON\s+STATUS/);
+    expect(wide).toMatch(/acme\s+True\s+0\s.*Reconciled\s+running /);
   });
 
   it("run a CronJob's Job to completion on a kwok node", async () => {
