@@ -79,24 +79,6 @@ export function settleBudget(
   });
 }
 
-/** The bucket as the budget has it now, for reports and tests. */
-export async function readBudget(pool: Pool, key: string): Promise<BucketState | undefined> {
-  const { rows } = await pool.query<Omit<BudgetRow, 'now_ms'>>(
-    `SELECT maximum_available, restore_rate, available, (extract(epoch FROM updated_at) * 1000)::text AS at_ms
-     FROM shopify_rate_budgets WHERE budget_key = $1`,
-    [key],
-  );
-  const row = rows[0];
-  return row === undefined
-    ? undefined
-    : {
-        maximumAvailable: row.maximum_available,
-        restoreRate: row.restore_rate,
-        available: row.available,
-        atMs: Number(row.at_ms),
-      };
-}
-
 export async function cachedInventoryItem(pool: Pool, shop: string, sku: string): Promise<string | undefined> {
   const { rows } = await pool.query<{ inventory_item_id: string }>(
     'SELECT inventory_item_id FROM shopify_inventory_items WHERE shop = $1 AND sku = $2',
