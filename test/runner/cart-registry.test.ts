@@ -8,8 +8,8 @@ import { takeInventoryLevels } from '../../operator/runner/store/intake.ts';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { useTestDatabase } from './support/database.ts';
-import { runOn, watchOn, withMerchantCarts } from './support/merchant-runners.ts';
-import { runnerEnvironment, runOnce, watcherEnvironment, type RunnerSetup } from './support/runners.ts';
+import { withMerchantCarts } from './support/merchant-runners.ts';
+import { runnerEnvironment, runOn, runOnce, watcherEnvironment, watchOn, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
 

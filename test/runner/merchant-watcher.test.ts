@@ -5,8 +5,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.ts';
 import { eventually } from '../support/eventually.ts';
 import { useTestDatabase } from './support/database.ts';
-import { countingOnly, watchOn, withMerchantCarts } from './support/merchant-runners.ts';
-import { runOnce, startWatcher, watcherEnvironment, type RunnerSetup } from './support/runners.ts';
+import { countingOnly, withMerchantCarts } from './support/merchant-runners.ts';
+import { runOnce, startWatcher, watcherEnvironment, watchOn, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
 

@@ -7,8 +7,7 @@ import { startFakeCart, startFakeWarehouse } from '../support/contract-servers.t
 import { eventually } from '../support/eventually.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
 import { useTestDatabase } from './support/database.ts';
-import { watchOn } from './support/merchant-runners.ts';
-import { runOnce, watcherEnvironment, type RunnerSetup } from './support/runners.ts';
+import { runOnce, watcherEnvironment, watchOn, type RunnerSetup } from './support/runners.ts';
 
 const db = useTestDatabase();
 

@@ -2,6 +2,7 @@
 // child process through the real entry point (for the kill test and for what reaches stdout).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ServiceName } from '../../../operator/api/v1alpha1/services.ts';
 import { parseCommandLine, parseRunnerConfig } from '../../../operator/runner/config.ts';
 import { createLogger } from '../../../operator/runner/log.ts';
 import { runRunner } from '../../../operator/runner/runner.ts';
@@ -23,13 +24,14 @@ function configFor(args: string[], env: Record<string, string>) {
 
 const testLog = () => createLogger(process.env.RUNNER_TEST_LOG ?? 'silent');
 
-/** One interval run or cleanup run, in-process. */
-export async function runOnce(
+/** One interval run or cleanup of `service`, in-process, on exactly this environment. */
+export async function runOn(
   mode: 'run' | 'cleanup',
-  setup: RunnerSetup,
+  service: ServiceName,
+  env: Record<string, string>,
 ): Promise<{ exitCode: number; reporter: RecordingReporter }> {
   const reporter = new RecordingReporter();
-  const exitCode = await runRunner(configFor([mode, '--service', setup.service], runnerEnvironment(setup)), {
+  const exitCode = await runRunner(configFor([mode, '--service', service], env), {
     log: testLog(),
     reporter,
     signal: new AbortController().signal,
@@ -37,20 +39,32 @@ export async function runOnce(
   return { exitCode, reporter };
 }
 
+/** One interval run or cleanup run, in-process. */
+export function runOnce(
+  mode: 'run' | 'cleanup',
+  setup: RunnerSetup,
+): Promise<{ exitCode: number; reporter: RecordingReporter }> {
+  return runOn(mode, setup.service, runnerEnvironment(setup));
+}
+
 export interface Watcher {
   readonly reporter: RecordingReporter;
   stop(): Promise<number>;
 }
 
-/** A merchant's watcher of the Automatic services `setups` name, in-process, until stop(). */
-export function startWatcher(setups: RunnerSetup | readonly RunnerSetup[], statusIntervalMs = 0): Watcher {
+/** A merchant's watcher on exactly this environment, in-process, stopped at the end of the test at the latest. */
+export function watchOn(env: Record<string, string>, statusIntervalMs = 0): Watcher {
   const reporter = new RecordingReporter();
   const stop = new AbortController();
-  const running = runRunner(configFor(['watch'], watcherEnvironment([setups].flat())), {
+  const running = runRunner(configFor(['watch'], env), {
     log: testLog(),
     reporter,
     signal: stop.signal,
     statusIntervalMs,
+  });
+  onTestFinished(() => {
+    stop.abort();
+    return running.then(() => undefined);
   });
   return {
     reporter,
@@ -59,6 +73,11 @@ export function startWatcher(setups: RunnerSetup | readonly RunnerSetup[], statu
       return running;
     },
   };
+}
+
+/** A merchant's watcher of the Automatic services `setups` name, in-process, until stop(). */
+export function startWatcher(setups: RunnerSetup | readonly RunnerSetup[], statusIntervalMs = 0): Watcher {
+  return watchOn(watcherEnvironment([setups].flat()), statusIntervalMs);
 }
 
 export interface RunnerProcess {
